@@ -1,0 +1,39 @@
+"""Record-level checks: records the loader could not read, and fields every listing needs."""
+from __future__ import annotations
+
+import pandas as pd
+
+from directory_audit.findings import VIOLATION_COLUMNS, violations
+from directory_audit.registry import check
+from directory_audit.runner import AuditContext
+
+
+@check(id="source.malformed_record", factor="T1.i", severity="error",
+       title="Record cannot be parsed", message="record cannot be read: {observed}")
+def malformed_record(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame:
+    """A row or JSON entry the loader could not read (wrong field count, not an object). It is not
+    audited further, so it is reported here rather than lost."""
+    p = context.load_problems
+    if p is None or p.empty:
+        return pd.DataFrame(columns=list(VIOLATION_COLUMNS))
+    out = pd.DataFrame({"record_id": p["record_id"], "npi": "", "provider_name": "", "field": p["field"],
+                        "observed": p["observed"], "expected": p["expected"], "detail": "",
+                        "message": p["message"]})
+    return out.reset_index(drop=True)
+
+
+@check(id="record.name_missing", factor="T1.i", severity="error",
+       title="Provider name missing", message="listing has no provider or facility name")
+def name_missing(rows: pd.DataFrame) -> pd.DataFrame:
+    """A listing with neither a person's name nor a facility name cannot be found or acted on."""
+    return violations(rows, rows["display_name"].isna(), field="name", observed="",
+                      expected="a provider or facility name")
+
+
+@check(id="record.specialty_missing", factor="T2.ii", severity="warning",
+       title="Specialty missing", message="individual provider listed without a specialty")
+def specialty_missing(rows: pd.DataFrame) -> pd.DataFrame:
+    """Enrollees search by specialty (T2.ii); an individual with no specialty or taxonomy cannot be
+    found that way. Facilities are exempt: QHP facilities carry a facility type instead."""
+    mask = (rows["provider_type"] == "individual") & rows["specialty_names"].isna() & rows["specialty_codes"].isna()
+    return violations(rows, mask, field="specialties", observed="", expected="a specialty or NUCC taxonomy code")

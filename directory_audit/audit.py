@@ -1,0 +1,121 @@
+"""The one data path: load -> normalize -> check -> findings and summary. Library first; the CLI
+and the reports call this and nothing else."""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from . import __version__
+from .factors import FACTOR_ITEMS
+from .findings import Severity
+from .loaders import LoadResult, load
+from .normalize import normalize
+from .progress import Progress
+from .registry import METRICS, load_catalogue, select
+from .runner import AuditContext, CheckRun, run_checks, validate_options
+from .settings import Settings
+
+
+@dataclass
+class AuditResult:
+    table: pd.DataFrame
+    findings: pd.DataFrame
+    summary: dict[str, Any]
+    check_runs: list[CheckRun]
+    loaded: LoadResult
+
+    def exit_code(self, fail_on: str) -> int:
+        if fail_on == "never" or self.findings.empty:
+            return 0
+        threshold = Severity(fail_on).rank
+        return 1 if self.findings["severity"].map(lambda s: Severity(s).rank).ge(threshold).any() else 0
+
+
+def load_reference(settings: Settings) -> dict[str, Any]:
+    """Optional reference files (NPPES, LEIE) named in the settings, read by their loaders."""
+    reference: dict[str, Any] = {}
+    if settings.nppes_file or settings.leie_file:
+        from .loaders import reference as ref
+        if settings.nppes_file:
+            reference["nppes"] = ref.load_nppes(settings.nppes_file)
+        if settings.leie_file:
+            reference["leie"] = ref.load_leie(settings.leie_file)
+    return reference
+
+
+def audit(source: str, settings: Settings, format: str = "auto", progress: Progress | None = None) -> AuditResult:
+    """Audit one directory source and return its canonical table, findings and summary."""
+    progress = progress or Progress(enabled=False)
+    started = dt.datetime.now(dt.timezone.utc)
+    t0 = time.perf_counter()
+    catalogue = load_catalogue()
+    validate_options(catalogue, settings)
+    stages: dict[str, float] = {}
+
+    t = time.perf_counter()
+    loaded = load(source, settings, format=format, progress=progress)
+    stages["load"] = time.perf_counter() - t
+    t = time.perf_counter()
+    with progress.task("normalizing"):
+        table = normalize(loaded.frame)
+    stages["normalize"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    context = AuditContext(settings=settings, reference=load_reference(settings),
+                           load_problems=loaded.problems, load_metadata=loaded.metadata)
+    stages["reference"] = time.perf_counter() - t
+    specs = select(catalogue, settings.selected_checks, settings.disabled_checks)
+    metrics = [m for m in METRICS.values()
+               if not settings.selected_checks or m.factor in {s.factor for s in specs}]
+    t = time.perf_counter()
+    result = run_checks(table, specs, metrics, settings, context, progress)
+    stages["checks"] = time.perf_counter() - t
+    duration = time.perf_counter() - t0
+    summary = build_summary(source, loaded, table, result, settings, catalogue, specs, started, duration, stages)
+    return AuditResult(table=table, findings=result.findings, summary=summary,
+                       check_runs=result.check_runs, loaded=loaded)
+
+
+def build_summary(source, loaded, table, result, settings, catalogue, specs, started, duration, stages) -> dict[str, Any]:
+    f = result.findings
+    by_check = Counter(f["check_id"]) if len(f) else Counter()
+    by_factor = Counter(f["factor_item"]) if len(f) else Counter()
+    by_severity = Counter(f["severity"]) if len(f) else Counter()
+    factors: dict[str, Any] = {}
+    for item_id, item in FACTOR_ITEMS.items():
+        item_checks = [s for s in specs if s.factor == item_id]
+        factors[item_id] = {
+            "title": item.title,
+            "checks": {s.id: by_check.get(s.id, 0) for s in item_checks},
+            "findings": by_factor.get(item_id, 0),
+            "findings_by_severity": dict(Counter(f.loc[f["factor_item"] == item_id, "severity"])) if len(f) else {},
+            "metrics": result.metrics.get(item_id, {}),
+            "narrative_only": not item.data_evidence,
+        }
+    return {
+        "tool": "directory-audit",
+        "tool_version": __version__,
+        "source": source,
+        "sources_read": loaded.sources,
+        "format": loaded.format,
+        "input_checksum": loaded.checksum,
+        "started_at": started.isoformat(timespec="seconds"),
+        "duration_seconds": round(duration, 3),
+        "stage_seconds": {k: round(v, 3) for k, v in stages.items()},
+        "settings": settings.describe(),
+        "rows_audited": int(len(table)),
+        "providers_audited": int(table["provider_key"].nunique()) if len(table) else 0,
+        "records_unreadable": int(len(loaded.problems)),
+        "findings_total": int(len(f)),
+        "findings_by_severity": {s.value: by_severity.get(s.value, 0) for s in Severity},
+        "findings_by_check": {s.id: by_check.get(s.id, 0) for s in specs},
+        "findings_by_factor_item": {k: by_factor.get(k, 0) for k in FACTOR_ITEMS},
+        "factor_items": factors,
+        "check_runs": [r.as_dict() for r in result.check_runs],
+        "metric_errors": result.metric_errors,
+    }

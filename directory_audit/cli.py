@@ -1,0 +1,108 @@
+"""The ``directory-audit`` command: a thin layer over the library. Each command parses its options,
+calls one library function and formats the result. Exit codes: 0 no finding at or above
+``--fail-on``; 1 findings at or above it; 2 the audit could not run (usage, input or settings)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import DirectoryAuditError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class _Group(click.Group):
+    def main(self, *args, **kwargs):
+        # click exits 2 on usage errors already; make every DirectoryAuditError exit 2 with one paragraph.
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(EXIT_ERROR)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(EXIT_ERROR)
+        except DirectoryAuditError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_ERROR)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="directory-audit")
+def main() -> None:
+    """Audit a health insurer's provider directory against Oregon's Transparency factors
+    (OAR 836-053-0340(2)(c)) and write findings, a summary and evidence reports."""
+
+
+@main.command()
+@click.argument("source")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for findings.csv, findings.jsonl, summary.json and the reports.")
+@click.option("--format", "fmt", default="auto", show_default=True,
+              type=click.Choice(["auto", "csv", "xlsx", "qhp"]), help="Source format; auto sniffs it.")
+@click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML [columns] file naming the headers our synonyms do not know.")
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML settings file: policy, thresholds, service area, check options.")
+@click.option("--as-of", help="Date the directory is judged at, YYYY-MM-DD (default today).")
+@click.option("--policy", help="Verification window: nsa (90 days), medicaid (30), qhp (31), or one in --config.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]),
+              help="Exit 1 when a finding is at or above this severity (default error).")
+@click.option("--check", "selected", multiple=True, help="Run only these checks (id, family or factor item).")
+@click.option("--skip", "disabled", multiple=True, help="Skip these checks (id, family or factor item).")
+@click.option("--encoding", help="Text encoding of a CSV export (default utf-8).")
+@click.option("--sheet", help="Excel sheet to read (default the first).")
+@click.option("--nppes", type=click.Path(dir_okay=False, path_type=Path), help="NPPES NPI file (or subset) to cross-check.")
+@click.option("--leie", type=click.Path(dir_okay=False, path_type=Path), help="OIG LEIE exclusion file to cross-check.")
+@click.option("--narrative", type=click.Path(dir_okay=False, path_type=Path),
+              help="Insurer narrative (TOML or YAML) for the items data cannot show; see init-narrative.")
+@click.option("--quiet", is_flag=True, help="No progress bar and no summary line.")
+def audit(source, out_dir, fmt, mapping, config, as_of, policy, fail_on, selected, disabled, encoding, sheet,
+          nppes, leie, narrative, quiet):
+    """Audit SOURCE (CSV/Excel export, QHP index.json or providers.json) and write the outputs to --out."""
+    from .audit import audit as run_audit
+    from .outputs import write_outputs
+    from .progress import Progress
+    from .settings import load_settings
+
+    for opt, path in (("--nppes", nppes), ("--leie", leie), ("--narrative", narrative)):
+        if path is not None and not Path(path).exists():
+            raise click.BadParameter(f"{path} does not exist.", param_hint=opt)
+    settings = load_settings(config, as_of=as_of, policy=policy, fail_on=fail_on, encoding=encoding, sheet=sheet,
+                             mapping_file=mapping, nppes_file=nppes, leie_file=leie, quiet=quiet,
+                             selected_checks=tuple(selected) or None, disabled_checks=tuple(disabled) or None,
+                             narrative_file=narrative)
+    with Progress(quiet=quiet) as progress:
+        result = run_audit(source, settings, format=fmt, progress=progress)
+        written = write_outputs(result, out_dir, settings)
+    code = result.exit_code(settings.fail_on)
+    if not quiet:
+        s = result.summary
+        sev = s["findings_by_severity"]
+        click.echo(f"{s['rows_audited']} provider-locations ({s['providers_audited']} providers) audited: "
+                   f"{sev['error']} errors, {sev['warning']} warnings, {sev['info']} info. "
+                   f"Wrote {', '.join(p.name for p in written)} to {out_dir}.", err=True)
+    sys.exit(code)
+
+
+@main.command("checks")
+@click.option("--format", "fmt", default="table", type=click.Choice(["table", "json"]), show_default=True)
+def list_checks(fmt):
+    """Print the catalogue of checks: id, severity, factor item and title."""
+    from .registry import load_catalogue
+    catalogue = load_catalogue()
+    if fmt == "json":
+        click.echo(json.dumps([s.describe() for s in catalogue.values()], indent=2, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+    table = Table(title=f"{len(catalogue)} checks")
+    for col in ("id", "severity", "factor", "title"):
+        table.add_column(col)
+    for s in catalogue.values():
+        table.add_row(s.id, s.severity.value, s.factor, s.title)
+    Console(width=160).print(table)

@@ -1,0 +1,280 @@
+"""CSV and Excel directory exports.
+
+Insurers name their columns in many ways; ``HEADER_SYNONYMS`` knows the common spellings and a
+TOML mapping file (``--mapping``) names the rest::
+
+    [columns]
+    npi = "Prov NPI #"
+    specialties = ["Specialty", "Taxonomy"]     # several columns feed one field
+
+Rows keep their spreadsheet row number (header = row 1) in ``record_id``: ``directory.csv:17``.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import ColumnMappingError, ConfigError, EncodingError, InputError, SourceNotFound
+from ..model import RAW_FIELDS
+from ..progress import Progress
+from ..settings import Settings
+from . import LoadResult, problems_frame, sha256_of
+
+HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "npi": ("npi", "npinumber", "npino", "nationalprovideridentifier", "individualnpi", "renderingnpi",
+            "typenpi", "npiid", "provnpi"),
+    "npi_entity_type": ("npientitytype", "entitytype", "entitytypecode", "npitype", "npientitytypecode"),
+    "provider_type": ("providertype", "type", "recordtype", "providercategory", "providerclass", "category"),
+    "name": ("providername", "name", "fullname", "practitionername", "physicianname", "doctorname",
+             "providerfullname", "clinicianname"),
+    "prefix": ("prefix", "nameprefix", "salutation"),
+    "first_name": ("firstname", "first", "givenname", "fname", "forename"),
+    "middle_name": ("middlename", "middleinitial", "mi", "middle"),
+    "last_name": ("lastname", "last", "surname", "familyname", "lname"),
+    "suffix": ("suffix", "credentials", "credential", "degree", "degrees", "namesuffix", "professionaldesignation",
+               "licensetype"),
+    "facility_name": ("practicename", "facilityname", "groupname", "organizationname", "orgname", "clinicname",
+                      "medicalgroup", "facility", "locationname", "officename", "businessname", "group",
+                      "practice", "organization", "affiliation", "groupaffiliation", "hospitalname"),
+    "gender": ("gender", "sex"),
+    "specialties": ("specialty", "specialties", "speciality", "specialities", "primaryspecialty",
+                    "specialtydescription", "specialtyname", "taxonomy", "taxonomycode", "taxonomycodes",
+                    "taxonomies", "nucctaxonomy", "facilitytype"),
+    "address_line1": ("addressline1", "address1", "address", "streetaddress", "street", "officeaddress",
+                      "addr1", "locationaddress", "serviceaddress", "streetaddress1", "addressstreet",
+                      "street1", "line1"),
+    "address_line2": ("addressline2", "address2", "suite", "ste", "addr2", "suiteunit", "unit", "streetaddress2",
+                      "street2", "line2", "suitenumber", "suitefloor"),
+    "city": ("city", "town", "cityname"),
+    "state": ("state", "st", "statecode", "stateabbreviation", "stateprovince"),
+    "zip": ("zip", "zipcode", "postalcode", "zip5", "postcode", "zippostalcode", "zipcode5", "zipplus4"),
+    "county": ("county", "countyname"),
+    "phone": ("phone", "phonenumber", "telephone", "tel", "telephonenumber", "phoneno", "appointmentphone",
+              "contactphone", "officephonenumber", "mainphone"),
+    "accepting_status": ("acceptingnewpatients", "newpatients", "acceptingpatients", "accepting",
+                         "acceptsnewpatients", "newpatientsaccepted", "openpractice", "panelstatus",
+                         "acceptingnewpatientsyn", "newpatientstatus", "acceptnewpatients", "panelopen",
+                         "acceptingnew", "openpanel"),
+    "provider_accepting_status": ("provideracceptingnewpatients", "provideraccepting"),
+    "languages": ("languages", "language", "languagesspoken", "languagespoken", "otherlanguages",
+                  "nonenglishlanguages", "spokenlanguages", "languagesotherthanenglish", "languagesother",
+                  "languagecapabilities"),
+    "plan_ids": ("planid", "planids", "plan", "plans", "hiosplanid", "hiosid", "products", "product", "planname"),
+    "network_ids": ("network", "networkname", "networks", "networkid", "tier", "networktier", "networkids"),
+    "last_updated": ("lastupdated", "lastverified", "lastverifieddate", "datelastupdated", "lastupdateddate",
+                     "updated", "lastupdatedon", "verifieddate", "lastattestationdate", "attestationdate",
+                     "datelastverified", "lastmodified", "updatedate", "dateupdated", "verificationdate",
+                     "lastverifiedon", "datelastmodified", "recordupdated", "asof", "asofdate"),
+}
+# Words that prefix a column name without changing its meaning ("Provider NPI", "Practice City").
+_NOISE_PREFIXES = ("provider", "practice", "office", "location", "practitioner", "primary", "service")
+
+_SYNONYM_INDEX = {syn: field for field, syns in HEADER_SYNONYMS.items() for syn in syns}
+
+REQUIRED_GROUPS = {
+    "a provider name": ("name", "last_name", "facility_name"),
+    "a street address": ("address_line1",),
+    "a city": ("city",),
+    "a state": ("state",),
+    "a ZIP code": ("zip",),
+}
+
+
+def header_key(header: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(header).lower())
+
+
+def match_header(header: str) -> str | None:
+    key = header_key(header)
+    if key in _SYNONYM_INDEX:
+        return _SYNONYM_INDEX[key]
+    for prefix in _NOISE_PREFIXES:
+        if key.startswith(prefix) and key[len(prefix):] in _SYNONYM_INDEX:
+            return _SYNONYM_INDEX[key[len(prefix):]]
+    return None
+
+
+def read_mapping(path: Path | None) -> dict[str, list[str]]:
+    if path is None:
+        return {}
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"Column-mapping file {path} does not exist.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Column-mapping file {path} is not valid TOML: {exc}.") from None
+    columns = data.get("columns")
+    if not isinstance(columns, dict):
+        raise ConfigError(f"Column-mapping file {path}: expected a [columns] table naming, for each field, "
+                          f"the header(s) that hold it, e.g. npi = \"Prov NPI #\".")
+    out: dict[str, list[str]] = {}
+    for field, headers in columns.items():
+        if field not in RAW_FIELDS:
+            raise ConfigError(f"Column-mapping file {path}: unknown field {field!r}; "
+                              f"expected one of {', '.join(RAW_FIELDS)}.")
+        out[field] = [headers] if isinstance(headers, str) else list(headers)
+    return out
+
+
+def map_columns(headers: list[str], mapping: dict[str, list[str]], source: str) -> dict[str, list[str]]:
+    """Field -> source headers. Explicit mapping first, then synonyms; fails listing what is missing."""
+    fields: dict[str, list[str]] = {}
+    used: set[str] = set()
+    for field, names in mapping.items():
+        missing = [n for n in names if n not in headers]
+        if missing:
+            raise ColumnMappingError(
+                f"{source}: the mapping names column(s) {missing} for field '{field}', but the file's headers "
+                f"are: {', '.join(repr(h) for h in headers)}.")
+        fields[field] = names
+        used.update(names)
+    for h in headers:
+        if h in used:
+            continue
+        field = match_header(h)
+        if field and field not in mapping:
+            fields.setdefault(field, []).append(h)
+    missing_groups = [what for what, options in REQUIRED_GROUPS.items() if not any(o in fields for o in options)]
+    if missing_groups:
+        options = "; ".join(f"{what}: one of {', '.join(REQUIRED_GROUPS[what])}" for what in missing_groups)
+        raise ColumnMappingError(
+            f"{source}: cannot find columns for {', '.join(missing_groups)}. Headers found: "
+            f"{', '.join(repr(h) for h in headers)}. Map them in a TOML file passed with --mapping, "
+            f"e.g. [columns] with lines like address_line1 = \"Street\" (fields: {options}).")
+    return fields
+
+
+def to_raw_frame(table: pd.DataFrame, fields: dict[str, list[str]], record_ids: pd.Series,
+                 source_format: str, source_file: str) -> pd.DataFrame:
+    out = pd.DataFrame({"record_id": record_ids.values, "source_format": source_format,
+                        "source_file": source_file}, index=table.index)
+    for field, cols in fields.items():
+        if len(cols) == 1:
+            out[field] = table[cols[0]]
+        else:  # several columns feed one field: join their non-empty values
+            joined = table[cols[0]].fillna("").astype(str)
+            for col in cols[1:]:
+                nxt = table[col].fillna("").astype(str)
+                joined = joined.where(nxt == "", joined.where(joined == "", joined + "; ") + nxt)
+            out[field] = joined
+    return out.reset_index(drop=True)
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise SourceNotFound(f"{path}: no such file.")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected a file.")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror}).") from None
+
+
+def _decode_error(path: Path, encoding: str) -> EncodingError:
+    """Find the first undecodable byte's offset by decoding incrementally."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 16), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                pos = offset + exc.start
+                bad = block[exc.start:exc.start + 4]
+                return EncodingError(
+                    f"{path}: byte offset {pos}: found bytes {bad!r}, which are not valid {encoding}. "
+                    f"The file is in another encoding (exports from Excel on Windows are often cp1252); "
+                    f"give it with --encoding cp1252.")
+            offset += len(block)
+    return EncodingError(f"{path}: the file is not valid {encoding}; give its encoding with --encoding.")
+
+
+def _delimiter(sample: str) -> str:
+    header = sample.splitlines()[0] if sample else ""
+    counts = {d: header.count(d) for d in (",", "\t", "|", ";")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def load_csv(source: str, settings: Settings, progress: Progress) -> LoadResult:
+    path = Path(source)
+    _check_readable(path)
+    encoding = "utf-8-sig" if settings.encoding.lower().replace("_", "-") in ("utf-8", "utf8") else settings.encoding
+    try:
+        with open(path, encoding=encoding, newline="") as fh:
+            sample = fh.read(65536)
+    except UnicodeDecodeError:
+        raise _decode_error(path, encoding) from None
+    except LookupError:
+        raise InputError(f"--encoding: found {settings.encoding!r}, expected a Python codec name such as "
+                         f"utf-8 or cp1252.") from None
+    if not sample.strip():
+        raise InputError(f"{path}: the file is empty; expected a header row and one row per provider location.")
+    delimiter = _delimiter(sample)
+    problems: list[dict[str, str]] = []
+    with progress.task(f"reading {path.name}"):
+        try:
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding, sep=delimiter,
+                                on_bad_lines="error", low_memory=False)
+            record_ids = pd.Series(range(2, len(table) + 2)).map(lambda n: f"{path.name}:{n}")
+        except UnicodeDecodeError:
+            raise _decode_error(path, encoding) from None
+        except pd.errors.ParserError:
+            # Some rows have more fields than the header: read with the csv module so every row keeps its
+            # number; the well-formed rows are kept and each bad one becomes a finding quoting the row.
+            table, record_ids, problems = _read_ragged(path, encoding, delimiter)
+    headers = [str(h) for h in table.columns]
+    fields = map_columns(headers, read_mapping(settings.mapping_file), str(path))
+    frame = to_raw_frame(table, fields, record_ids, "csv", str(path))
+    return LoadResult(frame=frame, format="csv", sources=[str(path)], checksum=sha256_of([path]),
+                      problems=problems_frame(problems), metadata={"columns": fields, "headers": headers})
+
+
+def _read_ragged(path: Path, encoding: str, delimiter: str):
+    with open(path, encoding=encoding, newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        header = next(reader)
+        good, ids, problems = [], [], []
+        for n, row in enumerate(reader, start=2):
+            if not row:
+                continue
+            rid = f"{path.name}:{n}"
+            if len(row) > len(header):
+                problems.append({"record_id": rid, "field": "(row)", "observed": delimiter.join(row),
+                                 "expected": f"{len(header)} fields as in the header",
+                                 "message": f"row {n} has {len(row)} fields where the header has {len(header)} "
+                                            f"(an unquoted '{delimiter}' inside a value?); the row is not audited"})
+                continue
+            good.append(row + [""] * (len(header) - len(row)))
+            ids.append(rid)
+    return pd.DataFrame(good, columns=header, dtype=str), pd.Series(ids, dtype=str), problems
+
+
+def load_excel(source: str, settings: Settings, progress: Progress) -> LoadResult:
+    path = Path(source)
+    _check_readable(path)
+    with progress.task(f"reading {path.name}"):
+        try:
+            book = pd.ExcelFile(path, engine="openpyxl")
+        except Exception as exc:  # openpyxl raises several types for a file that is not a workbook
+            raise InputError(f"{path}: cannot be read as an Excel workbook (.xlsx): {exc}. "
+                             f"Save it as .xlsx or export it as CSV.") from None
+        sheet = settings.sheet or book.sheet_names[0]
+        if sheet not in book.sheet_names:
+            raise InputError(f"{path}: no sheet named {sheet!r}; sheets found: {book.sheet_names}.")
+        table = book.parse(sheet, dtype=str, keep_default_na=False)
+    table = table.loc[~(table == "").all(axis=1)] if len(table.columns) else table
+    record_ids = pd.Series(table.index + 2).map(lambda n: f"{path.name}!{sheet}:{n}")
+    headers = [str(h) for h in table.columns]
+    fields = map_columns(headers, read_mapping(settings.mapping_file), f"{path} (sheet {sheet})")
+    frame = to_raw_frame(table, fields, record_ids, "xlsx", str(path))
+    return LoadResult(frame=frame, format="xlsx", sources=[str(path)], checksum=sha256_of([path]),
+                      metadata={"columns": fields, "headers": headers, "sheet": sheet})

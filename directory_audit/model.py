@@ -1,0 +1,103 @@
+"""The canonical provider-location table: one row per provider x practice location.
+
+Every loader yields a *raw frame*: strings only, with the RAW_FIELDS below as column names (a loader
+fills what its source has and leaves the rest missing), plus ``record_id`` and ``source_format``.
+``normalize`` turns a raw frame into the *canonical table*: each normalized field F sits beside
+``F_raw``, the exact text the directory showed, so a finding can quote it.
+
+Multi-valued fields (specialties, languages, plan and network ids) are stored as one string joined
+with ``|`` (MULTI_SEP). Strings keep column operations fast at a million rows; ``split_multi`` turns
+them back into lists when a check needs to explode them.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+MULTI_SEP = "|"
+
+PROVIDER_TYPES = ("individual", "facility", "group", "unknown")
+ACCEPTING_STATUSES = ("accepting", "not_accepting", "some_locations", "existing_patients_only", "unknown")
+
+#: Raw fields a loader may fill, with what each holds. The dict is the single place columns are named.
+RAW_FIELDS: dict[str, str] = {
+    "npi": "National Provider Identifier as shown",
+    "npi_entity_type": "NPI entity type the directory declares (1 individual / 2 organization), when it has one",
+    "provider_type": "individual / facility / group as the directory words it",
+    "name": "full provider name in one cell, when the directory has no separate parts",
+    "prefix": "name prefix (Dr.)",
+    "first_name": "given name",
+    "middle_name": "middle name or initial",
+    "last_name": "family name",
+    "suffix": "name suffix or credentials (Jr., MD)",
+    "facility_name": "facility, group or organization name",
+    "gender": "gender as shown",
+    "specialties": "specialty names and/or NUCC taxonomy codes, multi-valued",
+    "address_line1": "street address",
+    "address_line2": "suite, floor, building",
+    "city": "city",
+    "state": "state",
+    "zip": "ZIP or ZIP+4",
+    "county": "county, when the directory gives it",
+    "phone": "phone number at this location",
+    "accepting_status": "accepting-new-patients flag as shown",
+    "provider_accepting_status": "provider-level accepting flag (QHP 'accepting in some locations')",
+    "languages": "languages spoken, multi-valued",
+    "plan_ids": "plan identifiers, multi-valued",
+    "network_ids": "network or tier identifiers, multi-valued",
+    "last_updated": "date the record was last updated or verified",
+}
+
+#: Columns every raw frame carries besides RAW_FIELDS.
+SOURCE_COLUMNS = ("record_id", "source_format", "source_file")
+
+#: Normalized columns of the canonical table, each with ``<name>_raw`` beside it where it has a raw field.
+CANONICAL_COLUMNS: dict[str, str] = {
+    "record_id": "stable id traceable to the source: file:line, file!sheet:row, or JSON path",
+    "source_format": "csv / xlsx / qhp_json / plannet / scrape",
+    "source_file": "path or URL the record came from",
+    "npi": "10-digit NPI string, or missing",
+    "npi_entity_type": "'1' / '2' / missing",
+    "provider_type": "one of PROVIDER_TYPES",
+    "prefix": "", "first_name": "", "middle_name": "", "last_name": "", "suffix": "",
+    "facility_name": "facility / group name",
+    "display_name": "one readable name: 'First Middle Last, Suffix' or the facility name",
+    "gender": "",
+    "specialty_codes": "NUCC taxonomy codes, | joined",
+    "specialty_names": "specialty display names, | joined",
+    "address_line1": "", "address_line2": "", "city": "upper-cased city", "state": "2-letter state",
+    "zip": "5-digit ZIP when it parses", "zip4": "ZIP+4 extension when given",
+    "county": "county from the directory, else from the ZIP",
+    "phone": "E.164 (+15035551234) when it parses",
+    "phone_extension": "",
+    "accepting_status": "one of ACCEPTING_STATUSES",
+    "provider_accepting_status": "one of ACCEPTING_STATUSES",
+    "languages": "ISO 639 / BCP-47 language tags, | joined ('es|vi'); English included when listed",
+    "languages_unrecognized": "language values that are not a language, | joined",
+    "plan_ids": "| joined", "network_ids": "| joined",
+    "last_updated": "datetime64 date, NaT when missing or unparseable",
+    "location_key": "normalized address key (line1 + ZIP5) for grouping provider-locations",
+    "provider_key": "NPI when present, else normalized name: groups rows of one provider",
+}
+
+#: Normalized fields that keep their raw text beside them as ``<field>_raw``.
+FIELDS_WITH_RAW = tuple(f for f in RAW_FIELDS if f != "name") + ("name",)
+
+
+def raw_column(field: str) -> str:
+    return f"{field}_raw"
+
+
+def empty_raw_frame() -> pd.DataFrame:
+    cols = list(SOURCE_COLUMNS) + list(RAW_FIELDS)
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+
+
+def split_multi(values: pd.Series) -> pd.Series:
+    """'es|vi' -> ['es', 'vi']; missing -> []."""
+    return values.fillna("").map(lambda s: [v for v in s.split(MULTI_SEP) if v])
+
+
+def explode_multi(rows: pd.DataFrame, column: str) -> pd.DataFrame:
+    """One row per value of a | joined column, other columns repeated; rows with no value dropped."""
+    out = rows.assign(**{column: rows[column].fillna("").str.split(MULTI_SEP, regex=False)}).explode(column)
+    return out[out[column].fillna("") != ""]

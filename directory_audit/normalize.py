@@ -1,0 +1,234 @@
+"""Raw frame (strings, RAW_FIELDS) -> canonical table. The only place that renames and coerces.
+
+Every step is a column operation; multi-valued and vocabulary fields are normalized once per
+*distinct* value and mapped back, so a million rows cost what their vocabulary costs. Values that
+do not parse are left missing beside their raw text, where the checks find them.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from . import vocab
+from .model import MULTI_SEP, RAW_FIELDS, SOURCE_COLUMNS
+
+# Separators directories use inside one cell. Languages also split on '/' and ' and ';
+# specialties do not, because 'Obstetrics/Gynecology' and 'Allergy and Immunology' are one specialty.
+LANGUAGE_SEPARATORS = re.compile(r"\s*(?:[;,/|\n+&]|\band\b)\s*", re.IGNORECASE)
+SPECIALTY_SEPARATORS = re.compile(r"\s*[;|\n]\s*")
+ID_SEPARATORS = re.compile(r"[\s;,|]+")
+
+CREDENTIALS = (r"MD|M\.D\.|DO|D\.O\.|NP|FNP|FNP-C|ARNP|PA|PA-C|DDS|DMD|DPM|OD|PhD|PsyD|LCSW|LPC|LMFT|RN|CNM|"
+               r"DC|ND|LAc|MPH|MS|MSW|PMHNP|PMHNP-BC|DNP|APRN|CRNA|RD|PT|DPT|OT|OTR|CCC-SLP|FACP|FAAP|Jr\.?|Sr\.?|II|III|IV")
+_TRAILING_CREDENTIALS = re.compile(rf"(?:[,\s]+(?:{CREDENTIALS}))+\s*$", re.IGNORECASE)
+_LAST_FIRST = re.compile(r"^(?P<last>[^,]+),\s*(?P<first>[^\s,]+)(?:\s+(?P<middle>[^,]+?))?\s*(?:,\s*(?P<suffix>.*))?$")
+_FIRST_LAST = re.compile(r"^(?:(?P<prefix>Dr\.?)\s+)?(?P<first>\S+)(?:\s+(?P<middle>.+?))?\s+(?P<last>\S+)$", re.IGNORECASE)
+_ZIP = re.compile(r"^\s*(?P<zip>\d{5})(?:[\s-]?(?P<zip4>\d{4}))?\s*$")
+_PHONE_EXT = re.compile(r"\s*(?:ext\.?|extension|x|#)\s*(?P<ext>\d{1,6})\s*$", re.IGNORECASE)
+_DATE_FORMATS = ("%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%Y/%m/%d", "%Y%m%d")
+_STREET_WORDS = {
+    "STREET": "ST", "AVENUE": "AVE", "AV": "AVE", "ROAD": "RD", "DRIVE": "DR", "BOULEVARD": "BLVD", "LANE": "LN",
+    "COURT": "CT", "PLACE": "PL", "PARKWAY": "PKWY", "HIGHWAY": "HWY", "SUITE": "STE", "NORTH": "N", "SOUTH": "S",
+    "EAST": "E", "WEST": "W", "NORTHEAST": "NE", "NORTHWEST": "NW", "SOUTHEAST": "SE", "SOUTHWEST": "SW",
+    "BUILDING": "BLDG", "FLOOR": "FL", "CIRCLE": "CIR", "TERRACE": "TER", "WAY": "WAY",
+}
+
+
+def _clean(col: pd.Series) -> pd.Series:
+    """Strip whitespace; blank cells become missing. Keeps object dtype so None stays None."""
+    s = col.astype("object")
+    s = s.where(s.isna(), s.astype(str).str.strip())
+    return s.where(s.notna() & (s != ""), None)
+
+
+def _map_unique(col: pd.Series, func) -> pd.Series:
+    """Apply ``func`` once per distinct non-missing value and map the result back."""
+    uniques = col.dropna().unique()
+    table = {u: func(u) for u in uniques}
+    return col.map(table, na_action="ignore")
+
+
+def _join(values) -> str | None:
+    seen = list(dict.fromkeys(v for v in values if v))
+    return MULTI_SEP.join(seen) if seen else None
+
+
+def normalize(raw: pd.DataFrame) -> pd.DataFrame:
+    """Canonical table from a raw frame; see ``model.CANONICAL_COLUMNS`` for what each column holds."""
+    raw = raw.reset_index(drop=True)
+    n = len(raw)
+    out = pd.DataFrame(index=raw.index)
+    for c in SOURCE_COLUMNS:
+        out[c] = raw[c].astype("object") if c in raw.columns else None
+    f = {name: (_clean(raw[name]) if name in raw.columns else pd.Series([None] * n, dtype="object"))
+         for name in RAW_FIELDS}
+    for name, col in f.items():
+        out[f"{name}_raw"] = col
+
+    # Identifiers: a 10-digit NPI after dropping spaces and dashes; anything else stays only raw.
+    digits = f["npi"].str.replace(r"[\s-]", "", regex=True)
+    digits = digits.str.replace(r"\.0$", "", regex=True)          # Excel numbers read as text
+    out["npi"] = digits.where(digits.str.fullmatch(r"\d{10}").fillna(False).astype(bool), None)
+    ent = f["npi_entity_type"].str.extract(r"([12])", expand=False)
+    out["npi_entity_type"] = ent.astype("object").where(ent.notna(), None)
+
+    # Names: parts when given, else parsed from one full-name cell.
+    parts = {k: f[k] for k in ("prefix", "first_name", "middle_name", "last_name", "suffix")}
+    full = f["name"]
+    need = full.notna() & parts["last_name"].isna() & parts["first_name"].isna()
+    if need.any():
+        parsed = _parse_full_names(full[need])
+        for k in parts:
+            parts[k] = parts[k].astype("object")
+            parts[k].loc[need] = parsed[k]
+    for k, v in parts.items():
+        out[k] = v
+
+    ptype = _map_unique(f["provider_type"], lambda v: vocab.PROVIDER_TYPE_VALUES.get(v.strip().lower().strip(".")))
+    has_person = out["last_name"].notna() | out["first_name"].notna()
+    facility_name = f["facility_name"]
+    # A one-cell name with no person parts and a facility-type row is the facility's name.
+    facility_name = facility_name.where(facility_name.notna() | ~((ptype == "facility") & full.notna() & ~has_person), full)
+    out["facility_name"] = facility_name
+    inferred = np.where(has_person, "individual", np.where(facility_name.notna(), "facility", "unknown"))
+    out["provider_type"] = ptype.where(ptype.notna(), pd.Series(inferred, index=raw.index)).astype("object")
+    out["display_name"] = _display_names(out)
+    out["gender"] = f["gender"]
+
+    # Specialties: NUCC codes from code cells and from names that match the code set.
+    codes, names = _specialties(f["specialties"])
+    out["specialty_codes"] = codes
+    out["specialty_names"] = names
+
+    # Location.
+    out["address_line1"] = f["address_line1"]
+    out["address_line2"] = f["address_line2"]
+    out["city"] = f["city"].str.upper().str.replace(r"\s+", " ", regex=True)
+    state = f["state"].str.upper().str.strip(". ")
+    out["state"] = state.map(lambda s: vocab.STATE_NAMES.get(s, s), na_action="ignore")
+    z = f["zip"].str.replace(r"\.0$", "", regex=True).str.extract(_ZIP)
+    out["zip"] = z["zip"].astype("object").where(z["zip"].notna(), None)
+    out["zip4"] = z["zip4"].astype("object").where(z["zip4"].notna(), None)
+    out["county"] = f["county"].str.replace(r"(?i)\s+county$", "", regex=True)
+    phone, ext = _phones(f["phone"])
+    out["phone"] = phone
+    out["phone_extension"] = ext
+
+    # Open practice.
+    out["accepting_status"] = _map_unique(f["accepting_status"], vocab.accepting_status).fillna("unknown")
+    out["provider_accepting_status"] = _map_unique(f["provider_accepting_status"], vocab.accepting_status).fillna("unknown")
+
+    # Languages: recognized tags, and what was written but is not a language.
+    langs = _map_unique(f["languages"], _languages)
+    out["languages"] = langs.map(lambda t: t[0], na_action="ignore")
+    out["languages_unrecognized"] = langs.map(lambda t: t[1], na_action="ignore")
+
+    out["plan_ids"] = _map_unique(f["plan_ids"], lambda v: _join(ID_SEPARATORS.split(v)))
+    out["network_ids"] = _map_unique(f["network_ids"], lambda v: _join(x.strip() for x in SPECIALTY_SEPARATORS.split(v)))
+    out["last_updated"] = parse_dates(f["last_updated"])
+
+    out["location_key"] = location_key(out["address_line1"], out["zip"])
+    out["provider_key"] = out["npi"].where(out["npi"].notna(), "name:" + out["display_name"].fillna("").str.upper())
+    return out
+
+
+def _parse_full_names(full: pd.Series) -> pd.DataFrame:
+    """'Smith, Jane A, MD' or 'Dr. Jane A. Smith MD' -> name parts, vectorised with two patterns."""
+    res = pd.DataFrame({k: pd.Series([None] * len(full), index=full.index, dtype="object")
+                        for k in ("prefix", "first_name", "middle_name", "last_name", "suffix")})
+    comma = full.str.contains(",", regex=False)
+    lf = full[comma].str.extract(_LAST_FIRST)
+    res.loc[lf.index, "last_name"] = lf["last"].str.strip()
+    res.loc[lf.index, "first_name"] = lf["first"]
+    res.loc[lf.index, "middle_name"] = lf["middle"]
+    res.loc[lf.index, "suffix"] = lf["suffix"]
+    plain = full[~comma | lf["last"].reindex(full.index).isna()]
+    creds = plain.str.extract(f"({_TRAILING_CREDENTIALS.pattern})", flags=re.IGNORECASE)[0]
+    core = plain.str.replace(_TRAILING_CREDENTIALS, "", regex=True).str.strip()
+    fl = core.str.extract(_FIRST_LAST)
+    res.loc[fl.index, "prefix"] = fl["prefix"]
+    res.loc[fl.index, "first_name"] = fl["first"]
+    res.loc[fl.index, "middle_name"] = fl["middle"]
+    res.loc[fl.index, "last_name"] = fl["last"]
+    res.loc[fl.index, "suffix"] = creds.str.strip(" ,")
+    return res.astype("object").where(res.notna(), None)
+
+
+def _display_names(out: pd.DataFrame) -> pd.Series:
+    person = (out["first_name"].fillna("") + " " + out["middle_name"].fillna("") + " " + out["last_name"].fillna(""))
+    person = person.str.replace(r"\s+", " ", regex=True).str.strip()
+    person = person.where(out["suffix"].isna(), person + ", " + out["suffix"].fillna(""))
+    name = person.where(person != "", out["facility_name"])
+    name = name.where(out["provider_type"] != "facility", out["facility_name"].where(out["facility_name"].notna(), name))
+    return name.where(name.notna() & (name != ""), None)
+
+
+def _specialties(col: pd.Series) -> tuple[pd.Series, pd.Series]:
+    by_code, by_name = vocab.nucc()
+
+    def one(cell: str) -> tuple[str | None, str | None]:
+        codes, names = [], []
+        for token in SPECIALTY_SEPARATORS.split(cell):
+            for part in ([token] if not vocab.TAXONOMY_CODE.match(token.split(",")[0].strip().upper())
+                         else [t.strip() for t in token.split(",")]):
+                part = part.strip()
+                if not part:
+                    continue
+                up = part.upper()
+                if vocab.TAXONOMY_CODE.match(up):
+                    codes.append(up)
+                    names.append(by_code.get(up, up))
+                else:
+                    code = by_name.get(part.lower())
+                    if code:
+                        codes.append(code)
+                    names.append(part)
+        return _join(codes), _join(names)
+
+    mapped = _map_unique(col, one)
+    return mapped.map(lambda t: t[0], na_action="ignore"), mapped.map(lambda t: t[1], na_action="ignore")
+
+
+def _phones(col: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """E.164 for 10-digit NANP numbers (leading 1 allowed); the extension apart. Validity is a check."""
+    ext = col.str.extract(_PHONE_EXT)["ext"]
+    body = col.str.replace(_PHONE_EXT, "", regex=True)
+    digits = body.str.replace(r"\D", "", regex=True)
+    digits = digits.where(~(digits.str.len().eq(11) & digits.str.startswith("1")), digits.str[1:])
+    ok = digits.str.fullmatch(r"\d{10}").fillna(False).astype(bool)
+    phone = ("+1" + digits).where(ok, None)
+    return phone.astype("object"), ext.astype("object").where(ext.notna(), None)
+
+
+def _languages(cell: str) -> tuple[str | None, str | None]:
+    tags, bad = [], []
+    for token in LANGUAGE_SEPARATORS.split(cell):
+        token = token.strip(" .()")
+        if not token:
+            continue
+        tag = vocab.language_tag(token)
+        (tags if tag else bad).append(tag or token)
+    return _join(tags), _join(bad)
+
+
+def parse_dates(col: pd.Series) -> pd.Series:
+    """Dates in ISO 8601 (with or without time) and the usual US formats; NaT when none fits."""
+    values = col.astype("object")
+    result = pd.to_datetime(values, format="ISO8601", errors="coerce", utc=True)
+    for fmt in _DATE_FORMATS:
+        todo = result.isna() & values.notna()
+        if not todo.any():
+            break
+        result = result.where(~todo, pd.to_datetime(values.where(todo), format=fmt, errors="coerce", utc=True))
+    return result.dt.tz_localize(None).dt.normalize()
+
+
+def location_key(line1: pd.Series, zip5: pd.Series) -> pd.Series:
+    """'123 N. Main Street, Suite 4' + 97201 -> '123 N MAIN ST STE 4|97201' for grouping by location."""
+    def one(line: str) -> str:
+        words = re.sub(r"[^\w\s#]", " ", line.upper()).replace("#", " STE ").split()
+        return " ".join(_STREET_WORDS.get(w, w) for w in words)
+    key = _map_unique(line1, one)
+    return (key + "|" + zip5.fillna("")).where(line1.notna(), None)

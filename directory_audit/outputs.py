@@ -1,0 +1,59 @@
+"""Writing a run's outputs. Every file is written to a temporary file in the same folder and then
+renamed over the target, so a reader (or a crashed run) never sees half a file."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, TextIO
+
+import pandas as pd
+
+from .findings import FINDING_COLUMNS
+
+
+def atomic_write(path: Path, write: Callable[[TextIO], None], encoding: str = "utf-8") -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_findings_csv(findings: pd.DataFrame, path: Path) -> Path:
+    return atomic_write(path, lambda fh: findings[list(FINDING_COLUMNS)].to_csv(fh, index=False))
+
+
+def write_findings_jsonl(findings: pd.DataFrame, path: Path) -> Path:
+    def write(fh: TextIO) -> None:
+        if len(findings):
+            fh.write(findings[list(FINDING_COLUMNS)].to_json(orient="records", lines=True, force_ascii=False))
+            if not findings.empty:
+                fh.write("\n")
+    return atomic_write(path, write)
+
+
+def write_json(data: dict, path: Path) -> Path:
+    return atomic_write(path, lambda fh: (json.dump(data, fh, indent=2, default=str, ensure_ascii=False),
+                                          fh.write("\n")))
+
+
+def write_outputs(result, out_dir: Path, settings=None) -> list[Path]:
+    """findings.csv, findings.jsonl and summary.json, then the reports (which read only these)."""
+    out_dir = Path(out_dir)
+    written = [
+        write_findings_csv(result.findings, out_dir / "findings.csv"),
+        write_findings_jsonl(result.findings, out_dir / "findings.jsonl"),
+        write_json(result.summary, out_dir / "summary.json"),
+    ]
+    import reports
+    written += reports.write_reports(result.findings, result.summary, out_dir, settings)
+    return written
