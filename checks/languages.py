@@ -1,0 +1,1 @@
+"""languages checks (being written)."""

@@ -1,0 +1,1 @@
+"""locations checks (being written)."""

@@ -1,0 +1,1 @@
+"""open_practice checks (being written)."""
