@@ -164,3 +164,15 @@ def test_nppes_and_leie_layout():
                                   "ZIP", "EXCLTYPE", "EXCLDATE", "REINDATE", "WAIVERDATE",
                                   "WVRSTATE"]
     assert (leie.NPI == "0000000000").sum() >= 20
+
+
+def test_qhp_exact_duplicates_are_identical_objects():
+    providers = json.loads((FIX / "qhp" / "providers.json").read_text(encoding="utf-8"))
+    df = planted()
+    ex = df[(df.format == "qhp_json") & (df.check_id == "duplicate.exact_row")]
+    idx = [int(r.split("[")[1].split("]")[0]) for r in ex.record_id]
+    assert len(idx) >= 4
+    groups = {}
+    for i in idx:
+        groups.setdefault(json.dumps(providers[i], sort_keys=True), []).append(i)
+    assert all(len(v) == 2 for v in groups.values())
