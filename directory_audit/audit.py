@@ -36,15 +36,16 @@ class AuditResult:
         return 1 if self.findings["severity"].map(lambda s: Severity(s).rank).ge(threshold).any() else 0
 
 
-def load_reference(settings: Settings) -> dict[str, Any]:
-    """Optional reference files (NPPES, LEIE) named in the settings, read by their loaders."""
+def load_reference(settings: Settings, npis: pd.Series | None = None) -> dict[str, Any]:
+    """Optional reference files (NPPES, LEIE) named in the settings, read by their loaders and, when
+    ``npis`` is given, filtered while reading to the NPIs the directory lists."""
     reference: dict[str, Any] = {}
     if settings.nppes_file or settings.leie_file:
         from .loaders import reference as ref
         if settings.nppes_file:
-            reference["nppes"] = ref.load_nppes(settings.nppes_file)
+            reference["nppes"] = ref.load_nppes(settings.nppes_file, npis)
         if settings.leie_file:
-            reference["leie"] = ref.load_leie(settings.leie_file)
+            reference["leie"] = ref.load_leie(settings.leie_file, npis)
     return reference
 
 
@@ -66,7 +67,7 @@ def audit(source: str, settings: Settings, format: str = "auto", progress: Progr
     stages["normalize"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    context = AuditContext(settings=settings, reference=load_reference(settings),
+    context = AuditContext(settings=settings, reference=load_reference(settings, table["npi"]),
                            load_problems=loaded.problems, load_metadata=loaded.metadata)
     stages["reference"] = time.perf_counter() - t
     specs = select(catalogue, settings.selected_checks, settings.disabled_checks)
