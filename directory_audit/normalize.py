@@ -47,7 +47,7 @@ def _map_unique(col: pd.Series, func) -> pd.Series:
     """Apply ``func`` once per distinct non-missing value and map the result back."""
     uniques = col.dropna().unique()
     table = {u: func(u) for u in uniques}
-    return col.map(table, na_action="ignore")
+    return col.map(table, na_action="ignore").astype("object")
 
 
 def _join(values) -> str | None:
@@ -135,24 +135,26 @@ def normalize(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def _parse_full_names(full: pd.Series) -> pd.DataFrame:
-    """'Smith, Jane A, MD' or 'Dr. Jane A. Smith MD' -> name parts, vectorised with two patterns."""
+    """'Smith, Jane A, MD' or 'Dr. Jane A. Smith MD' -> name parts, vectorised with two patterns.
+    Trailing credentials are taken off first, so 'Jane Smith, PA-C' is not read as last, first."""
     res = pd.DataFrame({k: pd.Series([None] * len(full), index=full.index, dtype="object")
                         for k in ("prefix", "first_name", "middle_name", "last_name", "suffix")})
-    comma = full.str.contains(",", regex=False)
-    lf = full[comma].str.extract(_LAST_FIRST)
+    creds = full.str.extract(f"({_TRAILING_CREDENTIALS.pattern})", flags=re.IGNORECASE)[0].str.strip(" ,")
+    core = full.str.replace(_TRAILING_CREDENTIALS, "", regex=True).str.strip(" ,")
+    res["suffix"] = creds.where(creds.notna() & (creds != ""), None)
+    comma = core.str.contains(",", regex=False)
+    lf = core[comma].str.extract(_LAST_FIRST)
     res.loc[lf.index, "last_name"] = lf["last"].str.strip()
     res.loc[lf.index, "first_name"] = lf["first"]
     res.loc[lf.index, "middle_name"] = lf["middle"]
-    res.loc[lf.index, "suffix"] = lf["suffix"]
-    plain = full[~comma | lf["last"].reindex(full.index).isna()]
-    creds = plain.str.extract(f"({_TRAILING_CREDENTIALS.pattern})", flags=re.IGNORECASE)[0]
-    core = plain.str.replace(_TRAILING_CREDENTIALS, "", regex=True).str.strip()
-    fl = core.str.extract(_FIRST_LAST)
+    extra = lf["suffix"].where(lf["suffix"].notna() & (lf["suffix"] != ""))
+    res.loc[lf.index, "suffix"] = extra.where(extra.notna(), res.loc[lf.index, "suffix"])
+    plain = core[~comma]
+    fl = plain.str.extract(_FIRST_LAST)
     res.loc[fl.index, "prefix"] = fl["prefix"]
     res.loc[fl.index, "first_name"] = fl["first"]
     res.loc[fl.index, "middle_name"] = fl["middle"]
     res.loc[fl.index, "last_name"] = fl["last"]
-    res.loc[fl.index, "suffix"] = creds.str.strip(" ,")
     return res.astype("object").where(res.notna(), None)
 
 
@@ -203,9 +205,11 @@ def _phones(col: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _languages(cell: str) -> tuple[str | None, str | None]:
+    if vocab.is_not_language(cell):          # 'N/A' must not be split into 'N' and 'A'
+        return None, cell.strip()
     tags, bad = [], []
     for token in LANGUAGE_SEPARATORS.split(cell):
-        token = token.strip(" .()")
+        token = token.strip(" .")
         if not token:
             continue
         tag = vocab.language_tag(token)

@@ -70,12 +70,16 @@ def _fold(value: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", value) if not unicodedata.combining(c))
 
 
+def is_not_language(value: str) -> bool:
+    return _fold(value).lower().strip(" .") in NOT_LANGUAGES
+
+
 @functools.lru_cache(maxsize=65536)
 def language_tag(value: str) -> str | None:
     """BCP-47 tag for one language value ('Spanish', 'spa', 'es', 'Español' -> 'es'), else None."""
     text = value.strip()
     key = _fold(text).lower().strip(" .")
-    if not key or key in NOT_LANGUAGES:
+    if len(key) < 2 or key in NOT_LANGUAGES:
         return None
     if key in LANGUAGE_SYNONYMS:
         return LANGUAGE_SYNONYMS[key]

@@ -270,7 +270,7 @@ def load_excel(source: str, settings: Settings, progress: Progress) -> LoadResul
         sheet = settings.sheet or book.sheet_names[0]
         if sheet not in book.sheet_names:
             raise InputError(f"{path}: no sheet named {sheet!r}; sheets found: {book.sheet_names}.")
-        table = book.parse(sheet, dtype=str, keep_default_na=False)
+        table = pd.read_excel(book, sheet_name=sheet, dtype=str, keep_default_na=False)
     table = table.loc[~(table == "").all(axis=1)] if len(table.columns) else table
     record_ids = pd.Series(table.index + 2).map(lambda n: f"{path.name}!{sheet}:{n}")
     headers = [str(h) for h in table.columns]

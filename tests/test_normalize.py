@@ -1,0 +1,108 @@
+"""normalize: raw strings -> canonical table, with the raw value kept beside each field."""
+import pandas as pd
+import pytest
+from hypothesis import given, strategies as st
+
+from directory_audit.model import RAW_FIELDS
+from directory_audit.normalize import normalize, parse_dates
+from tests.conftest import raw_frame, table_of
+
+
+@pytest.mark.parametrize("name,parts", [
+    ("Smith, Jane A, MD", ("Jane", "A", "Smith", "MD")),
+    ("Smith, Jane", ("Jane", None, "Smith", None)),
+    ("Jane A. Smith MD", ("Jane", "A.", "Smith", "MD")),
+    ("Dr. Jane Smith", ("Jane", None, "Smith", None)),
+    ("Jane Smith, PA-C", ("Jane", None, "Smith", "PA-C")),
+    ("Mary Ann van Dyke DO", ("Mary", "Ann van", "Dyke", "DO")),
+])
+def test_full_name_cells_are_split(name, parts):
+    t = table_of({"first_name": None, "last_name": None, "suffix": None, "name": name})
+    assert tuple(t.loc[0, ["first_name", "middle_name", "last_name", "suffix"]].tolist()) == parts
+    assert t.loc[0, "name_raw"] == name
+
+
+@pytest.mark.parametrize("raw,status", [
+    ("Yes", "accepting"), ("Y", "accepting"), ("open", "accepting"), ("Accepting New Patients", "accepting"),
+    ("No", "not_accepting"), ("Closed", "not_accepting"), ("not accepting", "not_accepting"),
+    ("accepting in some locations", "some_locations"), ("Existing patients only", "existing_patients_only"),
+    ("newpt", "accepting"), ("nopt", "not_accepting"), ("existptonly", "existing_patients_only"),
+    ("true", "accepting"), ("Maybe", "unknown"), (None, "unknown"),
+])
+def test_accepting_status_vocabulary(raw, status):
+    t = table_of({"accepting_status": raw})
+    assert t.loc[0, "accepting_status"] == status
+    assert t.loc[0, "accepting_status_raw"] == raw
+
+
+@pytest.mark.parametrize("raw,tags,bad", [
+    ("English; Spanish", "en|es", None), ("Español", "es", None), ("spa", "es", None), ("es", "es", None),
+    ("Vietnamese, Russian", "vi|ru", None), ("ASL", "ase", None), ("American Sign Language", "ase", None),
+    ("Chinese (Mandarin)", "cmn", None), ("Cantonese", "yue", None), ("English/Somali", "en|so", None),
+    ("Spanish and Tagalog", "es|tl", None), ("Yes", None, "Yes"), ("N/A", None, "N/A"),
+    ("Spanish, Elvish", "es", "Elvish"),
+])
+def test_languages_normalize_names_codes_and_tags(raw, tags, bad):
+    t = table_of({"languages": raw})
+    got = t.loc[0, ["languages", "languages_unrecognized"]].tolist()
+    assert [None if pd.isna(v) else v for v in got] == [tags, bad]
+
+
+@pytest.mark.parametrize("raw,iso", [
+    ("10/15/2026", "2026-10-15"), ("2026-10-15", "2026-10-15"), ("Oct 15, 2026", "2026-10-15"),
+    ("10/15/26", "2026-10-15"), ("2026-10-15T08:30:00Z", "2026-10-15"), ("2026-10-15 00:00:00", "2026-10-15"),
+    ("October 15, 2026", "2026-10-15"), ("13/45/2026", None), ("sometime 2025", None),
+])
+def test_dates_in_the_usual_us_formats(raw, iso):
+    got = parse_dates(pd.Series([raw], dtype="object")).iloc[0]
+    assert (None if pd.isna(got) else str(got.date())) == iso
+
+
+@pytest.mark.parametrize("raw,e164,ext", [
+    ("(503) 413-2200", "+15034132200", None), ("503.413.2200", "+15034132200", None),
+    ("1-503-413-2200", "+15034132200", None), ("503-413-2200 ext. 204", "+15034132200", "204"),
+    ("503-413-2200 x12", "+15034132200", "12"), ("503-555-01", None, None),
+])
+def test_phones(raw, e164, ext):
+    t = table_of({"phone": raw})
+    got = [None if pd.isna(v) else v for v in t.loc[0, ["phone", "phone_extension"]]]
+    assert got == [e164, ext]
+    assert t.loc[0, "phone_raw"] == raw
+
+
+@pytest.mark.parametrize("raw,zip5,zip4", [("97239-3098", "97239", "3098"), ("97239", "97239", None),
+                                           ("972393098", "97239", "3098"), ("9723", None, None), ("97Z01", None, None)])
+def test_zip(raw, zip5, zip4):
+    t = table_of({"zip": raw})
+    assert [None if pd.isna(v) else v for v in t.loc[0, ["zip", "zip4"]]] == [zip5, zip4]
+
+
+def test_specialties_map_names_and_codes_to_nucc():
+    t = table_of({"specialties": "Family Medicine; 207RC0000X"})
+    assert t.loc[0, "specialty_codes"] == "207Q00000X|207RC0000X"
+
+
+def test_provider_type_inferred_when_absent():
+    t = table_of({"provider_type": None},
+                 {"provider_type": None, "first_name": None, "last_name": None, "suffix": None,
+                  "facility_name": "Salem Hospital"})
+    assert t["provider_type"].tolist() == ["individual", "facility"]
+
+
+def test_location_key_ignores_street_and_suite_spelling():
+    t = table_of({"address_line1": "100 North Main Street #200"}, {"address_line1": "100 N. Main St Ste 200"})
+    assert t.loc[0, "location_key"] == t.loc[1, "location_key"]
+
+
+text = st.one_of(st.none(), st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12),
+                 st.sampled_from(["Yes", "No", "Spanish; ASL", "10/15/2026", "97239-3098", "(503) 413-2200",
+                                  "Smith, Jane A, MD", "1234567893", "PO Box 12"]))
+
+
+@given(st.lists(st.fixed_dictionaries({f: text for f in RAW_FIELDS}), min_size=1, max_size=5))
+def test_normalize_is_idempotent_over_its_raw_columns(rows):
+    first = normalize(raw_frame(rows))
+    again_raw = raw_frame([{f: r[f"{f}_raw"] for f in RAW_FIELDS} for _, r in first.iterrows()])
+    again = normalize(again_raw)
+    pd.testing.assert_frame_equal(first, again)
+    assert len(first) == len(rows)
