@@ -1,0 +1,131 @@
+"""Offline geography for the location checks and the by-county metrics: ZIP facts from the
+``zipcodes`` package, city-name comparison, counties, area codes and distances.
+
+Everything works per *distinct* value: ``zip_facts`` looks each distinct ZIP up once in a dict built
+once per process and maps the answers back onto the rows, so a million rows cost what their few
+thousand ZIPs cost.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Columns of ``zip_facts``: what the ZIP data says about a row's ZIP.
+ZIP_FACT_COLUMNS = ("zip_known", "zip_active", "zip_type", "zip_city", "zip_cities", "zip_state",
+                    "zip_county", "zip_area_codes", "zip_lat", "zip_long")
+
+_COUNTY_SUFFIX = re.compile(r"\s+(county|parish|borough|census area|municipality|city and borough)$", re.IGNORECASE)
+
+# Abbreviations US city names are written with, expanded so 'St. Helens' == 'Saint Helens' and
+# 'Mt. Angel' == 'Mount Angel'. Applied to whole words only.
+_CITY_WORDS = {"ST": "SAINT", "STE": "SAINTE", "MT": "MOUNT", "FT": "FORT", "PT": "POINT",
+               "N": "NORTH", "S": "SOUTH", "E": "EAST", "W": "WEST", "SPGS": "SPRINGS", "HTS": "HEIGHTS",
+               "VLG": "VILLAGE", "JCT": "JUNCTION", "CTR": "CENTER", "LK": "LAKE", "BCH": "BEACH"}
+
+
+@functools.lru_cache(maxsize=1)
+def zip_index() -> dict[str, dict[str, Any]]:
+    """ZIP -> its record in the zipcodes data (active and decommissioned ZIPs), built once."""
+    import zipcodes
+    return {z["zip_code"]: z for z in zipcodes.list_all()}
+
+
+def county_name(county: str | None) -> str | None:
+    """'Multnomah County' -> 'Multnomah' (the form ``service_area.counties`` uses)."""
+    if county is None or (isinstance(county, float) and np.isnan(county)):
+        return None
+    name = _COUNTY_SUFFIX.sub("", str(county).strip())
+    return name or None
+
+
+def city_key(city: str) -> str:
+    """A city name folded for comparison: case, punctuation, hyphens and spaces, and the usual
+    abbreviations ('St.', 'Mt.', 'Ft.') do not count."""
+    words = re.sub(r"[^A-Z0-9 ]", " ", str(city).upper().replace("'", "")).split()
+    return "".join(_CITY_WORDS.get(w, w) for w in words)
+
+
+def _facts(z: str) -> dict[str, Any]:
+    rec = zip_index().get(z)
+    if rec is None:
+        return {"zip_known": False, "zip_active": False, "zip_type": None, "zip_city": None, "zip_cities": frozenset(),
+                "zip_state": None, "zip_county": None, "zip_area_codes": (), "zip_lat": np.nan, "zip_long": np.nan}
+    cities = [rec["city"], *rec.get("acceptable_cities", [])]
+    return {
+        "zip_known": True, "zip_active": bool(rec.get("active", True)), "zip_type": rec.get("zip_code_type"),
+        "zip_city": rec["city"], "zip_cities": frozenset(city_key(c) for c in cities if c),
+        "zip_state": rec.get("state"), "zip_county": county_name(rec.get("county")),
+        "zip_area_codes": tuple(rec.get("area_codes") or ()),
+        "zip_lat": float(rec["lat"]) if rec.get("lat") else np.nan,
+        "zip_long": float(rec["long"]) if rec.get("long") else np.nan,
+    }
+
+
+def zip_facts(zips: pd.Series) -> pd.DataFrame:
+    """ZIP facts (ZIP_FACT_COLUMNS) for a column of 5-digit ZIPs, aligned to its index; a missing
+    ZIP gives zip_known False. One dictionary lookup per distinct ZIP."""
+    distinct = pd.Series(zips.dropna().unique())
+    table = pd.DataFrame([_facts(z) for z in distinct], index=distinct, columns=list(ZIP_FACT_COLUMNS))
+    if table.empty:
+        table = pd.DataFrame(columns=list(ZIP_FACT_COLUMNS))
+    out = table.reindex(zips.to_numpy())
+    out.index = zips.index
+    out["zip_known"] = out["zip_known"].astype("boolean").fillna(False).astype(bool)
+    out["zip_active"] = out["zip_active"].astype("boolean").fillna(False).astype(bool)
+    return out
+
+
+def location_state(rows: pd.DataFrame, facts: pd.DataFrame | None = None) -> pd.Series:
+    """The listed state, else the state of the ZIP."""
+    facts = zip_facts(rows["zip"]) if facts is None else facts
+    return rows["state"].where(rows["state"].notna(), facts["zip_state"])
+
+
+def county_keys(rows: pd.DataFrame, facts: pd.DataFrame | None = None) -> pd.Series:
+    """'STATE:County' per row: the table's county when the directory gives one, else the ZIP's
+    county; the listed state, else the ZIP's. Missing when either part is unknown."""
+    facts = zip_facts(rows["zip"]) if facts is None else facts
+    given = rows["county"] if "county" in rows.columns else pd.Series(None, index=rows.index, dtype="object")
+    given = given.map(county_name, na_action="ignore")
+    county = given.where(given.notna(), facts["zip_county"])
+    state = location_state(rows, facts)
+    key = state.astype("object") + ":" + county.astype("object").map(lambda c: str(c).title(), na_action="ignore")
+    return key.where(state.notna() & county.notna(), None)
+
+
+@functools.lru_cache(maxsize=1)
+def area_code_points() -> dict[str, np.ndarray]:
+    """Area code -> (n, 2) array of the latitudes/longitudes (radians) of the ZIPs it serves."""
+    points: dict[str, list[tuple[float, float]]] = {}
+    for rec in zip_index().values():
+        if not rec.get("lat") or not rec.get("long"):
+            continue
+        for ac in rec.get("area_codes") or ():
+            points.setdefault(ac, []).append((float(rec["lat"]), float(rec["long"])))
+    return {ac: np.radians(np.array(p)) for ac, p in points.items()}
+
+
+@functools.lru_cache(maxsize=1)
+def area_code_states() -> dict[str, str]:
+    """Area code -> the state most of the ZIPs it serves are in (the zipcodes data's view)."""
+    counts: dict[str, dict[str, int]] = {}
+    for rec in zip_index().values():
+        for ac in rec.get("area_codes") or ():
+            by_state = counts.setdefault(ac, {})
+            by_state[rec["state"]] = by_state.get(rec["state"], 0) + 1
+    return {ac: max(c, key=c.get) for ac, c in counts.items()}
+
+
+def km_to_area_code(lat: float, long: float, area_code: str) -> float:
+    """Great-circle distance in km from a point to the nearest ZIP the area code serves (inf when
+    the data has no ZIP for it)."""
+    pts = area_code_points().get(area_code)
+    if pts is None or np.isnan(lat) or np.isnan(long):
+        return float("inf")
+    la, lo = np.radians(lat), np.radians(long)
+    d = np.sin((pts[:, 0] - la) / 2) ** 2 + np.cos(la) * np.cos(pts[:, 0]) * np.sin((pts[:, 1] - lo) / 2) ** 2
+    return float(6371.0 * 2 * np.arcsin(np.sqrt(d.min())))
