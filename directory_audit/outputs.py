@@ -35,9 +35,8 @@ def write_findings_csv(findings: pd.DataFrame, path: Path) -> Path:
 def write_findings_jsonl(findings: pd.DataFrame, path: Path) -> Path:
     def write(fh: TextIO) -> None:
         if len(findings):
-            fh.write(findings[list(FINDING_COLUMNS)].to_json(orient="records", lines=True, force_ascii=False))
-            if not findings.empty:
-                fh.write("\n")
+            text = findings[list(FINDING_COLUMNS)].to_json(orient="records", lines=True, force_ascii=False)
+            fh.write(text if text.endswith("\n") else text + "\n")
     return atomic_write(path, write)
 
 
