@@ -16,7 +16,7 @@ import pandas as pd
 
 #: Columns of ``zip_facts``: what the ZIP data says about a row's ZIP.
 ZIP_FACT_COLUMNS = ("zip_known", "zip_active", "zip_type", "zip_city", "zip_cities", "zip_state",
-                    "zip_county", "zip_area_codes", "zip_lat", "zip_long")
+                    "zip_county", "zip_area_codes", "zip_lat", "zip_long", "zip_street_place")
 
 _COUNTY_SUFFIX = re.compile(r"\s+(county|parish|borough|census area|municipality|city and borough)$", re.IGNORECASE)
 
@@ -42,18 +42,34 @@ def county_name(county: str | None) -> str | None:
     return name or None
 
 
+# Spelling variants of one place-name ending: Marlboro/Marlborough, Foxboro/Foxborough, Centre/Center.
+_CITY_ENDINGS = ((re.compile(r"BOROUGH\b"), "BORO"), (re.compile(r"CENTRE\b"), "CENTER"))
+
+
 def city_key(city: str) -> str:
-    """A city name folded for comparison: case, punctuation, hyphens and spaces, and the usual
-    abbreviations ('St.', 'Mt.', 'Ft.') do not count."""
+    """A city name folded for comparison: case, punctuation, hyphens and spaces, the usual
+    abbreviations ('St.', 'Mt.', 'Ft.') and '-borough'/'-boro' do not count."""
     words = re.sub(r"[^A-Z0-9 ]", " ", str(city).upper().replace("'", "")).split()
-    return "".join(_CITY_WORDS.get(w, w) for w in words)
+    key = " ".join(_CITY_WORDS.get(w, w) for w in words)
+    for pattern, repl in _CITY_ENDINGS:
+        key = pattern.sub(repl, key)
+    return key.replace(" ", "")
+
+
+@functools.lru_cache(maxsize=1)
+def street_delivery_cities() -> frozenset[tuple[str, str]]:
+    """(state, city key) of every place with at least one active ZIP that is not PO-Box-only. A
+    place missing here (Oak Bluffs MA, 02557) has PO-Box ZIPs only, so its street addresses use them."""
+    return frozenset((z["state"], city_key(z["city"])) for z in zip_index().values()
+                     if z.get("active", True) and z.get("zip_code_type") != "PO BOX")
 
 
 def _facts(z: str) -> dict[str, Any]:
     rec = zip_index().get(z)
     if rec is None:
         return {"zip_known": False, "zip_active": False, "zip_type": None, "zip_city": None, "zip_cities": frozenset(),
-                "zip_state": None, "zip_county": None, "zip_area_codes": (), "zip_lat": np.nan, "zip_long": np.nan}
+                "zip_state": None, "zip_county": None, "zip_area_codes": (), "zip_lat": np.nan, "zip_long": np.nan,
+                "zip_street_place": False}
     cities = [rec["city"], *rec.get("acceptable_cities", [])]
     return {
         "zip_known": True, "zip_active": bool(rec.get("active", True)), "zip_type": rec.get("zip_code_type"),
@@ -62,6 +78,8 @@ def _facts(z: str) -> dict[str, Any]:
         "zip_area_codes": tuple(rec.get("area_codes") or ()),
         "zip_lat": float(rec["lat"]) if rec.get("lat") else np.nan,
         "zip_long": float(rec["long"]) if rec.get("long") else np.nan,
+        # Does the ZIP's place have street delivery anywhere (else its PO-Box ZIP is the address)?
+        "zip_street_place": (rec.get("state"), city_key(rec["city"])) in street_delivery_cities(),
     }
 
 
