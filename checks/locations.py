@@ -1,1 +1,373 @@
-"""locations checks (being written)."""
+"""Practice-location checks (T1.i): every provider-location must be a complete, real, consistent
+street address with a working phone number, inside the service area, and plausible as a place
+where the listed clinicians actually see patients.
+
+ZIP facts come from the offline ``zipcodes`` data through ``directory_audit.geo`` (one lookup per
+distinct ZIP); phone numbers are judged by ``phonenumbers`` once per distinct number as written.
+"""
+from __future__ import annotations
+
+import functools
+import re
+
+import numpy as np
+import pandas as pd
+
+from directory_audit import geo, vocab
+from directory_audit.findings import detail_json, violations
+from directory_audit.registry import check, metric
+from directory_audit.settings import Settings
+
+ADDRESS_PARTS = {"address_line1": "street address", "city": "city", "state": "state", "zip": "ZIP"}
+
+#: Every common way of writing a post-office box: 'PO Box 12', 'P.O. Box', 'P. O. Box', 'POBox',
+#: 'Post Office Box', 'POB 12', 'P.O.B. 12', 'PO Drawer 5', and 'Box 12' when it is the whole line.
+#: Not 'Boxwood Ln', 'Box Elder Rd', 'RR 2 Box 5' (a rural route delivers to the door) or
+#: '1 Post Office Sq'.
+PO_BOX_PATTERN = re.compile(
+    r"(?ix)"
+    r"\bP(?:ost)?\.?\s*O(?:ffice)?\.?\s*(?:Box|Drawer)\b"          # PO Box, P.O. Box, Post Office Box, PO Drawer
+    r"|\bP\.?\s?O\.?\s?B\.?\s*\#?\s*\d"                            # POB 12, P.O.B. 12
+    r"|^\s*(?:Box|Bx)\s*\#?\s*\d+[A-Z]?\s*$"                       # 'Box 12' as the whole line
+)
+
+BARE_BOX = re.compile(r"(?i)^\s*(?:Box|Bx)\s*\#?\s*\d+[A-Z]?\s*$")
+STREET_LINE = re.compile(r"(?i)^\s*(?:\d+[A-Z]?|ONE|TWO|THREE|FOUR|FIVE|SIX|SEVEN|EIGHT|NINE|TEN)\s+\S")
+
+#: Address/ZIP/phone checks whose findings make a provider-location not "complete, valid and
+#: consistent" for the location.valid_share metric.
+VALIDITY_CHECKS = ("location.address_incomplete", "location.zip_malformed", "location.zip_unknown",
+                   "location.zip_state_mismatch", "location.zip_city_mismatch", "location.po_box",
+                   "location.po_box_zip", "location.phone_missing", "location.phone_invalid")
+
+
+# --- phones, once per distinct number ---------------------------------------------------------
+
+@functools.lru_cache(maxsize=262144)
+def phone_facts(raw: str) -> tuple[bool, str | None, str | None]:
+    """(valid, area code, region) for a phone number as written. Region is the US state the area
+    code serves (phonenumbers' geocoder, else the zipcodes data), 'country:XX' for another NANP
+    country, None for non-geographic numbers (toll-free) or when unknown."""
+    import phonenumbers
+    from phonenumbers import geocoder
+    try:
+        n = phonenumbers.parse(raw, "US")
+    except phonenumbers.NumberParseException:
+        return False, None, None
+    if n.country_code != 1 or not phonenumbers.is_valid_number(n):
+        return False, None, None
+    national = str(n.national_number)
+    area = national[:3] if len(national) == 10 else None
+    country = phonenumbers.region_code_for_number(n)
+    if country not in ("US", None):
+        return True, area, f"country:{country}"
+    if phonenumbers.number_type(n) in (phonenumbers.PhoneNumberType.TOLL_FREE,
+                                       phonenumbers.PhoneNumberType.PREMIUM_RATE,
+                                       phonenumbers.PhoneNumberType.PERSONAL_NUMBER):
+        return True, area, None
+    desc = geocoder.description_for_number(n, "en")
+    state = None
+    if desc:
+        m = re.search(r",\s*([A-Z]{2})$", desc)
+        state = m.group(1) if m else vocab.STATE_NAMES.get(desc.upper())
+    if state is None and area:
+        state = geo.area_code_states().get(area)
+    return True, area, state
+
+
+def _phone_table(raw: pd.Series) -> pd.DataFrame:
+    distinct = raw.dropna().unique()
+    table = pd.DataFrame([phone_facts(str(p)) for p in distinct], index=distinct,
+                         columns=["phone_valid", "area_code", "phone_region"])
+    out = table.reindex(raw.to_numpy())
+    out.index = raw.index
+    out["phone_valid"] = out["phone_valid"].astype("boolean").fillna(False).astype(bool)
+    return out
+
+
+# --- masks, shared by the checks and the metric ------------------------------------------------
+
+def _incomplete(rows: pd.DataFrame) -> pd.Series:
+    missing = pd.concat({f: rows[f"{f}_raw"].isna() for f in ADDRESS_PARTS}, axis=1)
+    return missing.any(axis=1), missing
+
+
+def _zip_malformed(rows: pd.DataFrame) -> pd.Series:
+    return rows["zip_raw"].notna() & rows["zip"].isna()
+
+
+def _zip_unknown(rows: pd.DataFrame, facts: pd.DataFrame, decommissioned: bool = False) -> pd.Series:
+    return rows["zip"].notna() & ~(facts["zip_known"] & (facts["zip_active"] | (not decommissioned)))
+
+
+def _zip_state_mismatch(rows: pd.DataFrame, facts: pd.DataFrame) -> pd.Series:
+    return facts["zip_known"] & rows["state"].notna() & (rows["state"] != facts["zip_state"])
+
+
+def _city_ok(rows: pd.DataFrame, facts: pd.DataFrame) -> pd.Series:
+    """True where the listed city is one of the ZIP's names, judged once per distinct (city, ZIP)."""
+    pairs = pd.DataFrame({"city": rows["city"], "zip": rows["zip"]})
+    known = facts["zip_known"] & pairs["city"].notna()
+    distinct = pairs[known].drop_duplicates()
+    if distinct.empty:
+        return pd.Series(True, index=rows.index)
+    zf = geo.zip_facts(distinct["zip"])
+    ok = [geo.city_key(c) in names for c, names in zip(distinct["city"], zf["zip_cities"])]
+    distinct = distinct.assign(ok=ok)
+    merged = pairs.merge(distinct, on=["city", "zip"], how="left")["ok"]
+    merged.index = rows.index
+    return merged.astype("boolean").fillna(True).astype(bool)
+
+
+def _zip_city_mismatch(rows: pd.DataFrame, facts: pd.DataFrame) -> pd.Series:
+    same_state = rows["state"].isna() | (rows["state"] == facts["zip_state"])
+    return facts["zip_known"] & rows["city"].notna() & same_state & ~_city_ok(rows, facts)
+
+
+def _po_box_lines(rows: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    def hits(col: pd.Series, pattern: re.Pattern) -> pd.Series:
+        distinct = col.dropna().unique()
+        table = {v: bool(pattern.search(v)) for v in distinct}
+        return col.map(table, na_action="ignore").astype("boolean").fillna(False).astype(bool)
+    l1 = hits(rows["address_line1_raw"], PO_BOX_PATTERN)
+    l2 = hits(rows["address_line2_raw"], PO_BOX_PATTERN)
+    # 'Box 306' under a street address is a hospital mail stop (Tufts Medical Center, 800 Washington
+    # St, Box 306), not a post-office box: a bare 'Box N' in line 2 counts only without a street in line 1.
+    bare = hits(rows["address_line2_raw"], BARE_BOX)
+    street = hits(rows["address_line1_raw"], STREET_LINE)
+    return l1, l2 & ~(bare & street)
+
+
+def _po_box_zip(rows: pd.DataFrame, facts: pd.DataFrame) -> pd.Series:
+    return facts["zip_known"] & (facts["zip_type"] == "PO BOX") & facts["zip_street_place"].astype(bool)
+
+
+def _phone_invalid(rows: pd.DataFrame, phones: pd.DataFrame) -> pd.Series:
+    return rows["phone_raw"].notna() & ~phones["phone_valid"]
+
+
+def _phone_out_of_state(rows: pd.DataFrame, facts: pd.DataFrame, phones: pd.DataFrame,
+                        border_km: float) -> pd.Series:
+    state = geo.location_state(rows, facts)
+    candidate = phones["phone_valid"] & phones["phone_region"].notna() & state.notna() \
+        & (phones["phone_region"] != state)
+    if not candidate.any():
+        return candidate
+    # A number from the neighbouring state at a location near the state line is normal (Vancouver WA
+    # clinics on Portland 503 numbers): fine when the area code serves a ZIP within border_km.
+    pairs = pd.DataFrame({"lat": facts["zip_lat"], "long": facts["zip_long"], "ac": phones["area_code"]})[candidate]
+    distinct = pairs.drop_duplicates()
+    far = [geo.km_to_area_code(la, lo, ac) > border_km if isinstance(ac, str) else True
+           for la, lo, ac in zip(distinct["lat"], distinct["long"], distinct["ac"])]
+    distinct = distinct.assign(far=far)
+    merged = pairs.merge(distinct, on=["lat", "long", "ac"], how="left")["far"].to_numpy()
+    out = pd.Series(False, index=rows.index)
+    out[candidate] = merged.astype(bool)
+    return out
+
+
+def _detail(mask: pd.Series, **cols: pd.Series) -> pd.Series:
+    """JSON evidence for the flagged rows only (building it for every row would cost at scale)."""
+    frame = pd.DataFrame(cols)[mask.fillna(False).astype(bool)]
+    frame = frame.astype("object").where(frame.notna(), None)
+    return detail_json(frame)
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+@check(id="location.address_incomplete", factor="T1.i", severity="error",
+       title="Practice address incomplete",
+       message="practice location has no {expected}")
+def address_incomplete(rows: pd.DataFrame) -> pd.DataFrame:
+    """A practice location needs a street address, city, state and ZIP; without any of them the
+    public cannot find the office. One finding per row naming every missing part (the field is the
+    first one missing)."""
+    mask, missing = _incomplete(rows)
+    # The missing parts as one label per row, built column by column ('city, ZIP').
+    names = pd.Series("", index=rows.index)
+    for field, label in ADDRESS_PARTS.items():
+        names = names + np.where(missing[field], label + ", ", "")
+    names = names.str.rstrip(", ")
+    first = missing.idxmax(axis=1)
+    out = [violations(rows, mask & (first == field), field=field, observed="", expected=names)
+           for field in ADDRESS_PARTS]   # a loop over the four fields, not over rows
+    return pd.concat(out, ignore_index=True)
+
+
+@check(id="location.zip_malformed", factor="T1.i", severity="error",
+       title="ZIP malformed", message="ZIP {observed!r} is not a 5-digit ZIP or ZIP+4")
+def zip_malformed(rows: pd.DataFrame) -> pd.DataFrame:
+    """A ZIP is five digits, optionally followed by a four-digit extension ('97201', '97201-1234')."""
+    return violations(rows, _zip_malformed(rows), field="zip", expected="5 digits or ZIP+4")
+
+
+@check(id="location.zip_unknown", factor="T1.i", severity="error",
+       title="ZIP does not exist", message="ZIP {observed!r} does not exist")
+def zip_unknown(rows: pd.DataFrame, flag_decommissioned: bool = False) -> pd.DataFrame:
+    """A well-formed ZIP that the USPS ZIP data does not have: the address cannot be delivered to or
+    mapped. A decommissioned ZIP (97258 Portland) still names a real place and is reported only with
+    ``flag_decommissioned = true``."""
+    facts = geo.zip_facts(rows["zip"])
+    return violations(rows, _zip_unknown(rows, facts, bool(flag_decommissioned)), field="zip",
+                      expected="a ZIP in the USPS data")
+
+
+@check(id="location.zip_state_mismatch", factor="T1.i", severity="error",
+       title="ZIP is in another state", message="ZIP {observed!r} is not in the listed state: {expected}")
+def zip_state_mismatch(rows: pd.DataFrame) -> pd.DataFrame:
+    """The ZIP belongs to a different state than the one listed: one of the two is wrong."""
+    facts = geo.zip_facts(rows["zip"])
+    mask = _zip_state_mismatch(rows, facts)
+    expected = "listed " + rows["state"].fillna("") + ", but the ZIP is in " + facts["zip_state"].fillna("") \
+        + " (" + facts["zip_city"].fillna("") + ")"
+    return violations(rows, mask, field="zip", expected=expected,
+                      detail=_detail(mask, listed_state=rows["state"], zip_state=facts["zip_state"]))
+
+
+@check(id="location.zip_city_mismatch", factor="T1.i", severity="warning",
+       title="City does not match the ZIP", message="city {observed!r} is not a name of ZIP {expected}")
+def zip_city_mismatch(rows: pd.DataFrame) -> pd.DataFrame:
+    """The listed city is neither the ZIP's city nor one of its acceptable alternate names in the
+    USPS data. Case, punctuation, hyphens, spacing and the abbreviations St./Saint, Mt./Mount, Ft./Fort
+    do not count; ZIP+4 is judged on its five digits. Silent when the ZIP is in another state
+    (zip_state_mismatch reports that)."""
+    facts = geo.zip_facts(rows["zip"])
+    mask = _zip_city_mismatch(rows, facts)
+    expected = rows["zip"].fillna("") + " (" + facts["zip_city"].fillna("") + ", " + facts["zip_state"].fillna("") + ")"
+    return violations(rows, mask, field="city", expected=expected,
+                      detail=_detail(mask, zip=rows["zip"], zip_city=facts["zip_city"]))
+
+
+@check(id="location.po_box", factor="T1.i", severity="error",
+       title="PO Box as a practice location", message="practice location is a PO Box: {observed!r}")
+def po_box(rows: pd.DataFrame) -> pd.DataFrame:
+    """A PO Box cannot be a place where patients are seen. Recognizes 'PO Box', 'P.O. Box',
+    'Post Office Box', 'POB', 'PO Drawer' and 'Box 12' on its own, in either address line."""
+    l1, l2 = _po_box_lines(rows)
+    return pd.concat([violations(rows, l1, field="address_line1", expected="a street address"),
+                      violations(rows, l2 & ~l1, field="address_line2", expected="a street address")],
+                     ignore_index=True)
+
+
+@check(id="location.po_box_zip", factor="T1.i", severity="warning",
+       title="ZIP serves PO Boxes only", message="ZIP {observed!r} serves PO Boxes only")
+def po_box_zip(rows: pd.DataFrame) -> pd.DataFrame:
+    """A ZIP the USPS uses only for PO Boxes (97208 Portland, 06102 Hartford) is a mailing address,
+    not where patients go. Silent where the place has no street delivery at all, so its street
+    addresses carry the PO-Box ZIP (Oak Bluffs MA 02557, Sagamore MA 02561)."""
+    facts = geo.zip_facts(rows["zip"])
+    return violations(rows, _po_box_zip(rows, facts), field="zip", expected="a ZIP with street delivery")
+
+
+@check(id="location.phone_missing", factor="T1.i", severity="error",
+       title="Phone missing", message="practice location has no phone number")
+def phone_missing(rows: pd.DataFrame) -> pd.DataFrame:
+    """Enrollees call to book; a location without a phone number cannot be reached (42 CFR 438.10(h)
+    lists the phone among the required directory elements)."""
+    return violations(rows, rows["phone_raw"].isna(), field="phone", observed="", expected="a phone number")
+
+
+@check(id="location.phone_invalid", factor="T1.i", severity="error",
+       title="Phone not a valid number", message="phone {observed!r} is not a valid US number")
+def phone_invalid(rows: pd.DataFrame) -> pd.DataFrame:
+    """A phone that is not a valid North American number (phonenumbers' metadata: real area code and
+    exchange, ten digits). Extensions ('x12', 'ext. 12') are fine. Judged once per distinct number."""
+    phones = _phone_table(rows["phone_raw"])
+    return violations(rows, _phone_invalid(rows, phones), field="phone", expected="a valid 10-digit US number")
+
+
+@check(id="location.phone_out_of_state", factor="T1.i", severity="warning",
+       title="Phone area code from another state",
+       message="phone {observed!r} has an area code from {expected}")
+def phone_out_of_state(rows: pd.DataFrame, border_km: float = 50.0) -> pd.DataFrame:
+    """A valid number whose area code belongs to another state than the location's: often a central
+    billing line or a number left over from another office. Toll-free numbers are not judged. A
+    neighbouring state's number is fine when its area code serves a ZIP within ``border_km`` of the
+    location (border towns share exchanges)."""
+    facts = geo.zip_facts(rows["zip"])
+    phones = _phone_table(rows["phone_raw"])
+    mask = _phone_out_of_state(rows, facts, phones, float(border_km))
+    state = geo.location_state(rows, facts)
+    expected = phones["phone_region"].fillna("").str.replace("country:", "", regex=False) \
+        + ", not " + state.fillna("")
+    return violations(rows, mask, field="phone", expected=expected,
+                      detail=_detail(mask, area_code=phones["area_code"], phone_region=phones["phone_region"],
+                                     location_state=state))
+
+
+@check(id="location.outside_service_area", factor="T1.i", severity="warning",
+       title="Location outside the service area",
+       message="practice location in {observed!r} is outside the service area ({expected})")
+def outside_service_area(rows: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """A location whose state is not a service-area state and whose county (from the directory, else
+    from the ZIP) is not one of the configured out-of-state counties. Defaults: Oregon plus the
+    border counties of Washington, Idaho, Nevada and California."""
+    facts = geo.zip_facts(rows["zip"])
+    state = geo.location_state(rows, facts)
+    keys = geo.county_keys(rows, facts)
+    served = {c.split(":", 1)[0].strip().upper() + ":" + (geo.county_name(c.split(":", 1)[1]) or "").upper()
+              for c in settings.service_area_counties}
+    in_county = keys.fillna("").str.upper().isin(served)
+    mask = state.notna() & ~state.isin(settings.service_area_states) & ~in_county
+    observed = rows["state_raw"].where(rows["state_raw"].notna(), state)
+    expected = "county " + keys.fillna("unknown") + "; served: " + ", ".join(settings.service_area_states) \
+        + (" and " + str(len(served)) + " listed counties" if served else "")
+    return violations(rows, mask, field="state", observed=observed, expected=expected,
+                      detail=_detail(mask, county=keys))
+
+
+@check(id="location.crowded_address", factor="T1.i", severity="warning",
+       title="Implausibly many providers at one address",
+       message="address {observed!r} is listed for {expected}")
+def crowded_address(rows: pd.DataFrame, max_providers: int = 25) -> pd.DataFrame:
+    """One street address (line 1 + ZIP) carrying more than ``max_providers`` distinct individual
+    providers: the "every clinician at every group site" pattern CMS's directory reviews flagged, a
+    ghost-network signal. One finding per row at that address, the count in ``detail``."""
+    ind = rows[(rows["provider_type"] == "individual") & rows["location_key"].notna()]
+    counts = ind.groupby("location_key")["provider_key"].nunique()
+    crowded = counts[counts > int(max_providers)]
+    n = rows["location_key"].map(crowded)
+    mask = n.notna()
+    expected = n.map(lambda c: f"{int(c)} distinct individual providers (at most {max_providers} expected)",
+                     na_action="ignore")
+    return violations(rows, mask, field="address_line1", expected=expected,
+                      detail=_detail(mask, location_key=rows["location_key"], providers=n))
+
+
+@check(id="location.provider_many_locations", factor="T1.i", severity="warning",
+       title="Provider listed at implausibly many locations",
+       message="provider is listed at {expected}")
+def provider_many_locations(rows: pd.DataFrame, max_locations: int = 8) -> pd.DataFrame:
+    """An individual listed at more than ``max_locations`` distinct practice locations: usually a group
+    listing a clinician at every site rather than where they see patients. One finding per row of
+    that provider, the count in ``detail``."""
+    ind = rows[(rows["provider_type"] == "individual") & rows["location_key"].notna()]
+    counts = ind.groupby("provider_key")["location_key"].nunique()
+    many = counts[counts > int(max_locations)]
+    n = rows["provider_key"].map(many).where(rows["provider_type"] == "individual")
+    mask = n.notna()
+    expected = n.map(lambda c: f"{int(c)} distinct locations (at most {max_locations} expected)", na_action="ignore")
+    return violations(rows, mask, field="address_line1", expected=expected,
+                      detail=_detail(mask, provider_key=rows["provider_key"], locations=n))
+
+
+# --- metric ------------------------------------------------------------------------------------
+
+def invalid_location_mask(rows: pd.DataFrame) -> pd.Series:
+    """Rows with any finding from VALIDITY_CHECKS (address, ZIP and phone validity)."""
+    facts = geo.zip_facts(rows["zip"])
+    phones = _phone_table(rows["phone_raw"])
+    l1, l2 = _po_box_lines(rows)
+    return (_incomplete(rows)[0] | _zip_malformed(rows) | _zip_unknown(rows, facts)
+            | _zip_state_mismatch(rows, facts) | _zip_city_mismatch(rows, facts) | l1 | l2
+            | _po_box_zip(rows, facts) | rows["phone_raw"].isna() | _phone_invalid(rows, phones))
+
+
+@metric(id="location.valid_share", factor="T1.i", title="Provider-locations with a valid address and phone")
+def valid_share(rows: pd.DataFrame) -> dict:
+    """Share of provider-locations with a complete, valid and consistent address and phone: no
+    finding from the address, ZIP, PO Box and phone checks (VALIDITY_CHECKS). An out-of-state area
+    code, the service area and the crowding signals do not count against it: they can be correct."""
+    n = len(rows)
+    valid = int((~invalid_location_mask(rows)).sum()) if n else 0
+    return {"rows": int(n), "valid": valid, "share": round(valid / n, 4) if n else None}

@@ -1,1 +1,147 @@
-"""open_practice checks (being written)."""
+"""Open-practice checks (T1.iii, T2.v): every provider-location says, in a value the public can read,
+whether the provider takes new patients there, and says it once.
+
+Raw values are normalized by ``vocab.accepting_status`` (Yes/No/Open/Closed, "Accepting", "Existing
+patients only", QHP's enum, Plan-Net codes); the raw text stays in ``accepting_status_raw`` for the
+finding. Facilities are exempt from the flag: the QHP format gives them no accepting field.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from directory_audit import geo
+from directory_audit.findings import detail_json, violations
+from directory_audit.model import explode_multi
+from directory_audit.registry import check, metric
+
+KNOWN = ("accepting", "not_accepting", "some_locations", "existing_patients_only")
+#: What each status answers to "does this provider take new patients here?".
+ANSWERS = {"accepting": "yes", "not_accepting": "no", "existing_patients_only": "no"}
+
+
+def flagged_rows(rows: pd.DataFrame) -> pd.Series:
+    """Rows that must carry an accepting flag: everyone but facilities."""
+    return rows["provider_type"] != "facility"
+
+
+def effective_status(rows: pd.DataFrame) -> pd.Series:
+    """The location's status when it has a known one, else the provider-level status."""
+    loc = rows["accepting_status"]
+    return loc.where(loc.isin(KNOWN), rows["provider_accepting_status"]).fillna("unknown")
+
+
+@check(id="open_practice.flag_missing", factor="T2.v", severity="error",
+       title="Accepting-new-patients flag missing",
+       message="no accepting-new-patients flag for this provider-location")
+def flag_missing(rows: pd.DataFrame) -> pd.DataFrame:
+    """Consumers must be told which providers have open practices: a provider-location with no
+    accepting flag at the location or provider level says nothing. Facilities are exempt."""
+    mask = flagged_rows(rows) & rows["accepting_status_raw"].isna() & rows["provider_accepting_status_raw"].isna()
+    return violations(rows, mask, field="accepting_status", observed="",
+                      expected="accepting / not accepting / existing patients only")
+
+
+@check(id="open_practice.flag_unrecognized", factor="T1.iii", severity="error",
+       title="Accepting flag not a recognized value",
+       message="accepting-new-patients flag {observed!r} is not a recognized value")
+def flag_unrecognized(rows: pd.DataFrame) -> pd.DataFrame:
+    """A flag is written but is not one of the values a reader can interpret ('Maybe', 'TBD',
+    'Call'): the directory keeps open-practice information in a form nobody can rely on. The raw
+    value is quoted; the location-level flag is judged, else the provider-level one."""
+    loc_bad = rows["accepting_status_raw"].notna() & (rows["accepting_status"] == "unknown")
+    prov_bad = (rows["accepting_status_raw"].isna() & rows["provider_accepting_status_raw"].notna()
+                & (rows["provider_accepting_status"] == "unknown"))
+    return pd.concat([
+        violations(rows, loc_bad, field="accepting_status", expected="a recognized accepting value"),
+        violations(rows, prov_bad, field="provider_accepting_status", expected="a recognized accepting value"),
+    ], ignore_index=True)
+
+
+@check(id="open_practice.conflicting", factor="T1.iii", severity="error",
+       title="Conflicting accepting flags for one provider-location",
+       message="accepting flag {observed!r} conflicts with another listing of this provider at this address")
+def conflicting(rows: pd.DataFrame) -> pd.DataFrame:
+    """The same provider (NPI, else name) at the same address listed more than once, accepting new
+    patients in one listing and not (not accepting, existing patients only) in another: at least
+    one listing is wrong. Every such row is reported, the set
+    of statuses in ``detail``."""
+    # 'Existing patients only' is a no to new patients: only yes against no is a conflict, and a
+    # location-level 'some locations' answers nothing to conflict with.
+    answer = rows["accepting_status"].map(ANSWERS)
+    known = rows.assign(_answer=answer)[answer.notna() & rows["location_key"].notna()]
+    n = known.groupby(["provider_key", "location_key"])["_answer"].transform("nunique")
+    mask = (n > 1).reindex(rows.index, fill_value=False)
+    hit = rows[mask]
+    statuses = hit.groupby(["provider_key", "location_key"])["accepting_status"].transform(
+        lambda s: "|".join(sorted(set(s)))) if len(hit) else pd.Series(dtype="object")
+    detail = detail_json(pd.DataFrame({"statuses": statuses})) if len(hit) else None
+    return violations(rows, mask, field="accepting_status", expected="one status per provider-location",
+                      detail=detail)
+
+
+@check(id="open_practice.some_locations_without_detail", factor="T2.v", severity="warning",
+       title="'Accepting at some locations' without the locations",
+       message="accepting flag {observed!r} does not say whether this location takes new patients")
+def some_locations_without_detail(rows: pd.DataFrame) -> pd.DataFrame:
+    """QHP's provider-level 'accepting in some locations' (and its CSV spellings) at a location, or
+    as the only flag of a location: the enrollee still cannot tell whether this office is open."""
+    loc = rows["accepting_status"] == "some_locations"
+    prov = rows["accepting_status_raw"].isna() & (rows["provider_accepting_status"] == "some_locations")
+    return pd.concat([
+        violations(rows, loc, field="accepting_status", expected="the status at this location"),
+        violations(rows, prov, field="provider_accepting_status", expected="the status at this location"),
+    ], ignore_index=True)
+
+
+# --- metrics -----------------------------------------------------------------------------------
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+@metric(id="open_practice.flag_coverage", factor="T1.iii", title="Provider-locations with a valid accepting flag")
+def flag_coverage(rows: pd.DataFrame) -> dict:
+    """Non-facility provider-locations whose accepting flag (location-level, else provider-level) is
+    a recognized value, over all non-facility provider-locations."""
+    sub = rows[flagged_rows(rows)]
+    valid = int(effective_status(sub).isin(KNOWN).sum())
+    return {"rows": int(len(sub)), "with_valid_flag": valid, "share": _share(valid, len(sub))}
+
+
+@metric(id="open_practice.accepting_share", factor="T2.v", title="Share of provider-locations accepting new patients")
+def accepting_share(rows: pd.DataFrame) -> dict:
+    """Non-facility provider-locations accepting new patients, over those with a known status
+    (by_status counts every status, 'unknown' included, so the reader sees the denominator)."""
+    status = effective_status(rows[flagged_rows(rows)])
+    known = status.isin(KNOWN)
+    by_status = {k: int(v) for k, v in status.value_counts().sort_index().items()}
+    return {"rows": int(len(status)), "share_accepting": _share(int((status == "accepting").sum()), int(known.sum())),
+            "by_status": by_status}
+
+
+def _accepting_by(keys: pd.Series, status: pd.Series) -> dict:
+    frame = pd.DataFrame({"key": keys, "accepting": status == "accepting", "known": status.isin(KNOWN)})
+    frame = frame[frame["key"].notna()]
+    g = frame.groupby("key").agg(rows=("key", "size"), accepting=("accepting", "sum"), known=("known", "sum"))
+    g = g.sort_values(["rows"], ascending=False, kind="stable")
+    return {str(k): {"rows": int(r.rows), "share_accepting": _share(int(r.accepting), int(r.known))}
+            for k, r in g.iterrows()}
+
+
+@metric(id="open_practice.accepting_by_specialty", factor="T2.v", title="Share accepting new patients by specialty")
+def accepting_by_specialty(rows: pd.DataFrame) -> dict:
+    """Share accepting (over known statuses) per specialty name, for the 25 specialties with the
+    most provider-locations; a provider-location with two specialties counts in both."""
+    sub = rows[flagged_rows(rows)].assign(_status=lambda d: effective_status(d))
+    ex = explode_multi(sub[["specialty_names", "_status"]], "specialty_names")
+    top = ex["specialty_names"].value_counts().head(25).index
+    ex = ex[ex["specialty_names"].isin(top)]
+    return _accepting_by(ex["specialty_names"], ex["_status"])
+
+
+@metric(id="open_practice.accepting_by_county", factor="T2.v", title="Share accepting new patients by county")
+def accepting_by_county(rows: pd.DataFrame) -> dict:
+    """Share accepting (over known statuses) per 'STATE:County' (the directory's county, else the
+    ZIP's)."""
+    sub = rows[flagged_rows(rows)]
+    return _accepting_by(geo.county_keys(sub), effective_status(sub))
