@@ -76,6 +76,9 @@ def audit(source, out_dir, fmt, mapping, config, as_of, policy, fail_on, selecte
                              mapping_file=mapping, nppes_file=nppes, leie_file=leie, quiet=quiet,
                              selected_checks=tuple(selected) or None, disabled_checks=tuple(disabled) or None,
                              narrative_file=narrative)
+    if settings.narrative_file is not None:
+        from .narrative import load_narrative
+        load_narrative(settings.narrative_file)   # a bad narrative file fails before the audit runs (exit 2)
     with Progress(quiet=quiet) as progress:
         result = run_audit(source, settings, format=fmt, progress=progress)
         written = write_outputs(result, out_dir, settings)
@@ -106,3 +109,22 @@ def list_checks(fmt):
     for s in catalogue.values():
         table.add_row(s.id, s.severity.value, s.factor, s.title)
     Console(width=160).print(table)
+
+
+@main.command("init-narrative")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["toml", "yaml"]),
+              help="Template format (default: from FILE's extension, .yaml/.yml for YAML, else TOML).")
+@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+def init_narrative(file, fmt, force):
+    """Write the insurer narrative template to FILE: the questions only the insurer can answer (T1.ii
+    link and disclosure, T1.iii process, T1.iv responsible position, T2.i-T2.iii), for --narrative."""
+    from .narrative import template
+    from .outputs import atomic_write
+    if file.exists() and not force:
+        raise click.UsageError(f"{file} exists; pass --force to overwrite it.")
+    fmt = fmt or ("yaml" if file.suffix.lower() in (".yaml", ".yml") else "toml")
+    text = template(fmt)
+    atomic_write(file, lambda fh: fh.write(text))
+    click.echo(f"Wrote the narrative template ({fmt}) to {file}. Fill in the answers, then run "
+               f"`directory-audit audit SOURCE --out DIR --narrative {file}`.", err=True)
