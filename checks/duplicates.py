@@ -148,12 +148,17 @@ def _fold(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
+def _filled(col: pd.Series) -> pd.Series:
+    col = col.astype(object)
+    return col.where(col.notna(), "")
+
+
 def name_key(col: pd.Series) -> pd.Series:
     """Upper case, accents folded, punctuation and spaces dropped: "O'Neil" and 'ONeil' -> 'ONEIL'.
     Computed once per distinct value."""
     uniq = col.dropna().unique()
     table = {u: _NON_LETTERS.sub("", _fold(str(u)).upper()).replace(" ", "") for u in uniq}
-    return col.map(table, na_action="ignore").fillna("").astype(object)
+    return _filled(col.map(table, na_action="ignore"))
 
 
 def first_key(col: pd.Series) -> pd.Series:
@@ -168,7 +173,7 @@ def first_key(col: pd.Series) -> pd.Series:
         if len(words[0]) == 1 and len(words) > 1:   # 'J. Robert' goes by Robert
             return max(words[1:], key=len)
         return words[0]
-    return col.map({u: one(u) for u in uniq}, na_action="ignore").fillna("").astype(object)
+    return _filled(col.map({u: one(u) for u in uniq}, na_action="ignore"))
 
 
 def nickname_group(first: pd.Series) -> pd.Series:
@@ -262,7 +267,6 @@ def names_match(scores: pd.DataFrame, min_first: float, min_last: float) -> pd.S
 # --------------------------------------------------------------------------------------------------
 # Addresses
 
-_UNIT = re.compile(r"\b(?:STE|SUITE|UNIT|APT|APARTMENT|RM|ROOM|FL|FLOOR|BLDG|BUILDING|DEPT|#)\s*[A-Z0-9-]*\s*$")
 _STREET_WORDS = {
     "STREET": "ST", "AVENUE": "AVE", "AV": "AVE", "ROAD": "RD", "DRIVE": "DR", "BOULEVARD": "BLVD", "LANE": "LN",
     "COURT": "CT", "PLACE": "PL", "PARKWAY": "PKWY", "HIGHWAY": "HWY", "SUITE": "STE", "NORTH": "N", "SOUTH": "S",
@@ -279,7 +283,7 @@ def street_key(line1: pd.Series, zip5: pd.Series) -> pd.Series:
         text = re.sub(r"[^\w\s#]", " ", _fold(str(line)).upper()).replace("#", " # ")
         words = [_STREET_WORDS.get(w, w) for w in text.split()]
         text = " ".join(words)
-        text = re.sub(r"\b(?:STE|UNIT|APT|APARTMENT|RM|ROOM|FL|BLDG|DEPT|#)\b.*$", "", text).strip()
+        text = re.sub(r"(?:^|\s)(?:STE|UNIT|APT|APARTMENT|RM|ROOM|FL|BLDG|DEPT|#)(?:\s.*)?$", "", text).strip()
         return text
     uniq = line1.dropna().unique()
     key = line1.map({u: one(u) for u in uniq}, na_action="ignore")
@@ -454,6 +458,8 @@ def candidate_pairs(rows: pd.DataFrame, max_block: int = 200) -> tuple[pd.DataFr
     name key, or first-name nickname group)."""
     ind = rows[(rows["provider_type"] == "individual")]
     ind = ind[ind["last_name"].notna() | ind["first_name"].notna()]
+    if ind.empty:
+        return pd.DataFrame(), pd.DataFrame({"pos_a": [], "pos_b": []}, dtype="int64"), 0
     people = person_frame(ind)
     people["group"] = nickname_group(people["first"])
     people["street"] = street_key(ind["address_line1"], ind["zip"])
