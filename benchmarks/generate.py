@@ -181,6 +181,7 @@ def generate(n_rows: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
                      for _ in range(n_sites)],
     })
     group_sites = rng.random(n_sites) < 0.15
+    sites = sites.to_dict(orient="records")   # plain dicts: a row at a time is the hot loop
 
     # Providers: individuals (92 % of rows) and facilities.
     rows: list[dict] = []
@@ -188,6 +189,7 @@ def generate(n_rows: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
     npis = luhn_npis(rng, n_rows + 100)
     npi_i = 0
     group_site_ids = np.flatnonzero(group_sites)
+    group_site_set = set(group_site_ids.tolist())
     while len(rows) < n_rows:
         npi = npis[npi_i]
         npi_i += 1
@@ -196,7 +198,7 @@ def generate(n_rows: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
             ftype, fcode = FACILITY_TYPES[int(rng.integers(0, len(FACILITY_TYPES)))]
             locs = [site] if rng.random() < 0.8 else [site, int(rng.integers(0, n_sites))]
             for s in locs:
-                rows.append(_row(rng, sites, s, npi, "2", "Facility", "", "", sites.at[s, "practice"] + " " + ftype,
+                rows.append(_row(rng, sites, s, npi, "2", "Facility", "", "", sites[s]["practice"] + " " + ftype,
                                  "", "", ftype, fcode, "", style=0))
             continue
         female = rng.random() < 0.55
@@ -213,13 +215,13 @@ def generate(n_rows: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
         start = len(rows)
         for s in dict.fromkeys(locs):
             rows.append(_row(rng, sites, s, npi, "1", "Individual", first, middle, last, cred,
-                             "F" if female else "M", spec, code, sites.at[s, "practice"], style=0))
+                             "F" if female else "M", spec, code, sites[s]["practice"], style=0))
         # Spouse or sibling in the same group practice: same last name, another person (hard negative).
-        if home in set(group_site_ids) and rng.random() < 0.05 and len(rows) < n_rows:
+        if home in group_site_set and rng.random() < 0.05 and len(rows) < n_rows:
             other_f = not female
             rows.append(_row(rng, sites, home, npis[npi_i], "1", "Individual",
                              str(rng.choice(FIRST_F if other_f else FIRST_M)), "", last, cred,
-                             "F" if other_f else "M", spec, code, sites.at[home, "practice"], style=0))
+                             "F" if other_f else "M", spec, code, sites[home]["practice"], style=0))
             npi_i += 1
         # A probable duplicate: the same person again under another NPI (or none), name varied.
         if rng.random() < 0.012 and len(rows) < n_rows:
@@ -242,7 +244,7 @@ def generate(n_rows: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
             npi_i += 1
             same_phone_elsewhere = rng.random() < 0.2
             r = _row(rng, sites, home, dup_npi, "1" if dup_npi else "", "Individual", d_first, d_mid, d_last, cred,
-                     "F" if female else "M", spec, code, sites.at[home, "practice"], style=1)
+                     "F" if female else "M", spec, code, sites[home]["practice"], style=1)
             if same_phone_elsewhere:    # listed at another address, the same phone
                 other = int(rng.integers(0, n_sites))
                 r.update(_row(rng, sites, other, dup_npi, "", "", "", "", "", "", "", "", "", "", style=0,
@@ -269,18 +271,18 @@ def generate(n_rows: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def _row(rng, sites, s, npi, etype, ptype, first, middle, last, cred, gender, spec, code, practice, style,
          only_address=False) -> dict:
-    addr = sites.at[s, "addr"]
-    suite = sites.at[s, "suite"]
+    addr = sites[s]["addr"]
+    suite = sites[s]["suite"]
     if style and suite:
         suite = suite.replace("Suite ", "Ste ") if "Suite" in suite else suite.replace("Ste ", "Suite ").replace("#", "Suite ")
     line1 = _line1(addr, style)
     if style and suite and rng.random() < 0.5:    # suite moved into line 1
         line1, suite = f"{line1} {suite}", ""
-    phone = sites.at[s, "phone"]
+    phone = sites[s]["phone"]
     shown_phone = [f"({phone[:3]}) {phone[3:6]}-{phone[6:]}", f"{phone[:3]}-{phone[3:6]}-{phone[6:]}",
                    f"{phone[:3]}.{phone[3:6]}.{phone[6:]}", phone][int(rng.integers(0, 4))]
-    out = {"Address Line 1": line1, "Address Line 2": suite, "City": sites.at[s, "city"], "State": "OR",
-           "Zip Code": sites.at[s, "zip"], "County": sites.at[s, "county"], "Phone Number": shown_phone}
+    out = {"Address Line 1": line1, "Address Line 2": suite, "City": sites[s]["city"], "State": "OR",
+           "Zip Code": sites[s]["zip"], "County": sites[s]["county"], "Phone Number": shown_phone}
     if only_address:
         return out
     days = int(rng.integers(1, 80))

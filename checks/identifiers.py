@@ -234,7 +234,7 @@ def nppes_taxonomy_mismatch(rows: pd.DataFrame, context: AuditContext) -> pd.Dat
     # mismatch) would compare another person's specialty; facility types are not NPPES taxonomies.
     keep = (sub["provider_type"] == "individual") & ~_name_mismatch(sub, ref)
     sub, ref = sub[keep], ref[keep]
-    listed = sub["specialty_codes"].fillna("")
+    listed = sub["specialty_codes"].astype(object).where(sub["specialty_codes"].notna(), "")
     registered = ref["taxonomy_codes"].fillna("")
     judged = (listed != "") & (registered != "")
     by_class = _classification_index()
