@@ -16,8 +16,15 @@ The TOML file (every key optional)::
     states = ["OR"]
     counties = ["WA:Clark", "ID:Canyon"]   # STATE:County outside those states that are also served
 
+    # Thresholds, per check id (`directory-audit checks` lists each check's options and defaults):
     [check_options."location.crowded_address"]
-    max_providers = 25
+    max_providers = 25            # > this many distinct individuals at one street address: warning
+    [check_options."location.provider_many_locations"]
+    max_locations = 8             # one individual at > this many distinct locations: warning
+    [check_options."location.phone_out_of_state"]
+    border_km = 50.0              # a neighbouring state's area code serving a ZIP this close is fine
+    [check_options."location.zip_unknown"]
+    flag_decommissioned = false   # also report ZIPs the USPS data lists as no longer in use
 """
 from __future__ import annotations
 
