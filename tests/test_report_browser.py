@@ -171,21 +171,48 @@ def _source(tmp_path: Path) -> Path:
 
 
 def _audit(tmp_path: Path, narrative: Path | None = None) -> Path:
+    """Audit a copy of the source at a relative path, so the report (and the README screenshot) shows
+    `fixtures/oregon/directory.csv` and `narrative.toml` as a user who ran the README command would see."""
     from directory_audit.audit import audit
     from directory_audit.outputs import write_outputs
     from directory_audit.settings import load_settings
-    settings = load_settings(as_of="2026-11-01", narrative_file=narrative)
-    result = audit(str(_source(tmp_path)), settings)
-    out = tmp_path / "out"
-    write_outputs(result, out, settings)
-    return out
+    source = _source(tmp_path)
+    local = tmp_path / "fixtures" / "oregon" / source.name
+    local.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, local)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        settings = load_settings(as_of="2026-11-01",
+                                 narrative_file=Path(os.path.relpath(narrative, tmp_path)) if narrative else None)
+        result = audit(f"fixtures/oregon/{source.name}", settings)
+        write_outputs(result, tmp_path / "out", settings)
+    finally:
+        os.chdir(cwd)
+    return tmp_path / "out"
+
+
+NARRATIVE = """
+insurer = "Cascade Health Plan (sample)"
+["T1.ii"]
+directory_url = "https://cascade.example/find-a-provider"
+update_frequency = "weekly"
+disclosure_location = "footer of every search results page"
+["T1.iii"]
+process = "Provider Relations confirms accepting status with each office every 90 days"
+["T1.iv"]
+position = "Director of Network Management"
+department = "Provider Network Services"
+["T2.i"]
+how_providers_are_told = "provider manual section 3 and the provider portal"
+["T2.ii"]
+how_enrollees_are_told = "welcome packet and member handbook chapter 2"
+"""
 
 
 def test_the_report_opens_offline_without_errors_and_its_table_filters_and_sorts(tmp_path, browser):
-    from directory_audit.narrative import template
     narrative = tmp_path / "narrative.toml"
-    narrative.write_text(template("toml").replace('update_frequency = ""', 'update_frequency = "weekly"', 1)
-                         .replace('position = ""', 'position = "Director of Network Management"'), encoding="utf-8")
+    narrative.write_text(NARRATIVE, encoding="utf-8")   # T2.iii left out: shown as narrative missing
     out = _audit(tmp_path, narrative)
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     browser.open((out / "report.html").as_uri())
@@ -216,7 +243,7 @@ def test_the_report_opens_offline_without_errors_and_its_table_filters_and_sorts
         assert browser.eval("document.getElementById('f-count').textContent") == f"0 of {shown:,} shown"
     assert browser.problems() == []
 
-    shot = browser.screenshot(tmp_path / "report.png", full_height=1400)
+    shot = browser.screenshot(tmp_path / "report.png", full_height=1900)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
     if os.environ.get("UPDATE_SCREENSHOT") == "1":
         (ROOT / "docs").mkdir(exist_ok=True)
