@@ -108,10 +108,13 @@ def county_keys(rows: pd.DataFrame, facts: pd.DataFrame | None = None) -> pd.Ser
     county; the listed state, else the ZIP's. Missing when either part is unknown."""
     facts = zip_facts(rows["zip"]) if facts is None else facts
     given = rows["county"] if "county" in rows.columns else pd.Series(None, index=rows.index, dtype="object")
-    given = given.map(county_name, na_action="ignore")
+    given = given.astype("object").str.strip().str.replace(_COUNTY_SUFFIX, "", regex=True)
+    # A directory's 'MULTNOMAH' or 'multnomah' is written the way the ZIP data writes it.
+    given = given.where(~(given.str.isupper() | given.str.islower()).fillna(False).astype(bool), given.str.title())
+    given = given.where(given.notna() & (given != ""), None)
     county = given.where(given.notna(), facts["zip_county"])
     state = location_state(rows, facts)
-    key = state.astype("object") + ":" + county.astype("object").map(lambda c: str(c).title(), na_action="ignore")
+    key = state.astype("object") + ":" + county.astype("object")
     return key.where(state.notna() & county.notna(), None)
 
 
