@@ -89,11 +89,11 @@ def ambiguous(rows: pd.DataFrame) -> pd.DataFrame:
     """A value that names a family rather than a language a patient can be served in: 'Chinese'
     without Mandarin, Cantonese or another Chinese language; 'Sign language' without which one
     (ASL, ...); 'Creole' without which creole. One finding per ambiguous value; the raw cell quoted."""
-    with_langs = rows[rows["languages"].notna()]
-    amb = with_langs["languages"].map(lambda v: MULTI_SEP.join(ambiguous_tags(v)) or None)
-    flagged = with_langs.assign(_amb=amb)[amb.notna()]
+    distinct = rows["languages"].dropna().unique()
+    amb = rows["languages"].map({v: MULTI_SEP.join(ambiguous_tags(v)) or None for v in distinct}, na_action="ignore")
+    flagged = rows.assign(_amb=amb)[amb.notna()]
     ex = explode_multi(flagged, "_amb").reset_index(drop=True)
-    expected = ex["_amb"].map(lambda t: AMBIGUOUS[t][0])
+    expected = ex["_amb"].map({tag: text for tag, (text, _) in AMBIGUOUS.items()})
     return violations(ex, None, field="languages", expected=expected)
 
 
@@ -105,7 +105,7 @@ def _individual_languages(rows: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame({"provider_key": ind["provider_key"], "languages": ind["languages"],
                           "accepting": effective_status(ind) == "accepting", "county": geo.county_keys(ind)})
     ex = explode_multi(frame, "languages")
-    ex["tag"] = ex["languages"].map(base_language)
+    ex["tag"] = ex["languages"].map({t: base_language(t) for t in ex["languages"].unique()})
     return ex
 
 

@@ -328,10 +328,9 @@ def crowded_address(rows: pd.DataFrame, max_providers: int = 25) -> pd.DataFrame
     crowded = counts[counts > int(max_providers)]
     n = rows["location_key"].map(crowded)
     mask = n.notna()
-    expected = n.map(lambda c: f"{int(c)} distinct individual providers (at most {max_providers} expected)",
-                     na_action="ignore")
+    expected = n[mask].astype("int64").astype(str) + f" distinct individual providers (at most {max_providers} expected)"
     return violations(rows, mask, field="address_line1", expected=expected,
-                      detail=_detail(mask, location_key=rows["location_key"], providers=n))
+                      detail=_detail(mask, location_key=rows["location_key"], providers=n.astype("Int64")))
 
 
 @check(id="location.provider_many_locations", factor="T1.i", severity="warning",
@@ -346,9 +345,9 @@ def provider_many_locations(rows: pd.DataFrame, max_locations: int = 8) -> pd.Da
     many = counts[counts > int(max_locations)]
     n = rows["provider_key"].map(many).where(rows["provider_type"] == "individual")
     mask = n.notna()
-    expected = n.map(lambda c: f"{int(c)} distinct locations (at most {max_locations} expected)", na_action="ignore")
+    expected = n[mask].astype("int64").astype(str) + f" distinct locations (at most {max_locations} expected)"
     return violations(rows, mask, field="address_line1", expected=expected,
-                      detail=_detail(mask, provider_key=rows["provider_key"], locations=n))
+                      detail=_detail(mask, provider_key=rows["provider_key"], locations=n.astype("Int64")))
 
 
 # --- metric ------------------------------------------------------------------------------------

@@ -72,9 +72,13 @@ def conflicting(rows: pd.DataFrame) -> pd.DataFrame:
     n = known.groupby(["provider_key", "location_key"])["_answer"].transform("nunique")
     mask = (n > 1).reindex(rows.index, fill_value=False)
     hit = rows[mask]
-    statuses = hit.groupby(["provider_key", "location_key"])["accepting_status"].transform(
-        lambda s: "|".join(sorted(set(s)))) if len(hit) else pd.Series(dtype="object")
-    detail = detail_json(pd.DataFrame({"statuses": statuses})) if len(hit) else None
+    detail = None
+    if len(hit):
+        keys = ["provider_key", "location_key"]
+        pairs = hit[keys + ["accepting_status"]].drop_duplicates().sort_values("accepting_status")
+        joined = pairs.groupby(keys)["accepting_status"].agg("|".join).rename("statuses")
+        statuses = hit[keys].join(joined, on=keys)["statuses"]
+        detail = detail_json(pd.DataFrame({"statuses": statuses}))
     return violations(rows, mask, field="accepting_status", expected="one status per provider-location",
                       detail=detail)
 
@@ -124,8 +128,8 @@ def _accepting_by(keys: pd.Series, status: pd.Series) -> dict:
     frame = frame[frame["key"].notna()]
     g = frame.groupby("key").agg(rows=("key", "size"), accepting=("accepting", "sum"), known=("known", "sum"))
     g = g.sort_values(["rows"], ascending=False, kind="stable")
-    return {str(k): {"rows": int(r.rows), "share_accepting": _share(int(r.accepting), int(r.known))}
-            for k, r in g.iterrows()}
+    return {str(k): {"rows": int(n), "share_accepting": _share(int(a), int(kn))}
+            for k, n, a, kn in zip(g.index, g["rows"], g["accepting"], g["known"])}
 
 
 @metric(id="open_practice.accepting_by_specialty", factor="T2.v", title="Share accepting new patients by specialty")

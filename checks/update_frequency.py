@@ -60,8 +60,8 @@ def stale(rows: pd.DataFrame, as_of: pd.Timestamp, settings: Settings) -> pd.Dat
     window = settings.verification_window_days
     age = age_days(rows, as_of)
     mask = age > window
-    expected = age.map(lambda d: f"{int(d)} days before the audit date (window {window} days, "
-                                 f"policy {settings.policy})", na_action="ignore")
+    expected = age[mask].astype("int64").astype(str) + \
+        f" days before the audit date (window {window} days, policy {settings.policy})"
     return violations(rows, mask, field="last_updated", expected=expected)
 
 
