@@ -111,10 +111,10 @@ def contradictions(item_id: str, metrics: dict[str, Any], narrative: Narrative) 
     limit = max(2 * days, days + 14)
     if median > limit:
         p90 = age.get("p90_days")
-        tail = f"; 90th percentile {p90:,.0f} days" if isinstance(p90, (int, float)) else ""
+        tail = f" (90th percentile {p90:,.0f} days)" if isinstance(p90, (int, float)) else ""
         found.append(f"The narrative says the directory is updated {stated!r} (every {days} days), but the median "
-                     f"record was last updated {median:,.0f} days before the as-of date{tail}: more than "
-                     f"{limit} days, so the data contradicts the stated frequency.")
+                     f"record was last updated {median:,.0f} days before the as-of date{tail}, more than the "
+                     f"{limit} days that frequency allows: the data contradicts the narrative.")
     else:
         notes.append(f"The median record age ({median:,.0f} days) is consistent with the stated update frequency "
                      f"{stated!r} (every {days} days; contradiction above {limit} days).")

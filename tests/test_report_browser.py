@@ -259,3 +259,34 @@ def test_the_harness_catches_script_errors_and_outside_requests(tmp_path, browse
     problems = browser.problems()
     assert any("JS exception" in p and "undefinedFunction" in p for p in problems), problems
     assert any("load failed" in p or "log error" in p for p in problems), problems
+
+
+
+def test_a_report_of_100000_findings_stays_usable_in_the_browser(tmp_path, browser):
+    """The page embeds the worst 2,000 of 100,000 findings; it loads, filters and sorts quickly."""
+    import pandas as pd
+
+    import reports
+    from directory_audit.factors import FACTOR_ITEMS
+    summary = json.loads((_audit(tmp_path) / "summary.json").read_text(encoding="utf-8"))
+    n, items = 100_000, list(FACTOR_ITEMS)
+    findings = pd.DataFrame({
+        "check_id": [f"x.check_{i % 7}" for i in range(n)], "severity": ["error", "warning", "info", "warning"] * (n // 4),
+        "factor_item": [items[i % len(items)] for i in range(n)], "record_id": [f"big.csv:{i + 2}" for i in range(n)],
+        "npi": "1234567893", "provider_name": "Ann Lee", "field": "zip", "observed": "9720", "expected": "5 digits",
+        "message": "ZIP code is not 5 digits", "detail": ""})
+    page = tmp_path / "big" / "report.html"
+    page.parent.mkdir()
+    page.write_text(reports.render(findings, summary, "html"), encoding="utf-8")
+    t0 = time.monotonic()
+    browser.open(page.as_uri())
+    load_seconds = time.monotonic() - t0
+    assert browser.problems() == []
+    assert browser.eval("document.querySelectorAll('#findings-table tbody tr').length") == 2000
+    elapsed = browser.eval("""(() => { const t = performance.now();
+        const q = document.getElementById('f-text'); q.value = 'big.csv:1'; q.dispatchEvent(new Event('input'));
+        document.querySelector('#findings-table th button[data-col="3"]').click();
+        return performance.now() - t; })()""")
+    assert browser.eval("document.getElementById('f-count').textContent").endswith("of 2,000 shown")
+    assert load_seconds < 20 and elapsed < 2000, (load_seconds, elapsed)
+    assert browser.problems() == []
