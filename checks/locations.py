@@ -312,8 +312,7 @@ def outside_service_area(rows: pd.DataFrame, settings: Settings) -> pd.DataFrame
     observed = rows["state_raw"].where(rows["state_raw"].notna(), state)
     expected = "county " + keys.fillna("unknown") + "; served: " + ", ".join(settings.service_area_states) \
         + (" and " + str(len(served)) + " listed counties" if served else "")
-    return violations(rows, mask, field="state", observed=observed, expected=expected,
-                      detail=_detail(mask, county=keys))
+    return violations(rows, mask, field="state", observed=observed, expected=expected)   # county is in expected
 
 
 @check(id="location.crowded_address", factor="T1.i", severity="warning",
