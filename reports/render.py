@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from . import charts
 from .metrics import num, pct
@@ -40,6 +40,11 @@ def md_text(value: Any) -> str:
     return re.sub(r"([\\`*\[\]<>|])", r"\\\1", "" if value is None else str(value))
 
 
+def wbr(value: Any) -> Markup:
+    """An identifier that may break after its dots and underscores (long check ids in narrow columns)."""
+    return Markup(re.sub(r"([._])", r"\1<wbr>", str(escape(value))))
+
+
 def chart_svg(spec: dict[str, Any] | None, chart_id: str, title: str = "") -> Markup:
     if not spec:
         return Markup("")
@@ -60,7 +65,7 @@ def _env(autoescape: bool) -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined,
                       autoescape=autoescape,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(num=num, pct=pct, status_class=status_class, anchor=anchor, md=md_cell, mdtext=md_text,
+    env.filters.update(num=num, pct=pct, status_class=status_class, anchor=anchor, md=md_cell, mdtext=md_text, wbr=wbr,
                        mark=lambda s: STATUS_MARK.get(s, ""))
     env.globals.update(chart=chart_svg)
     return env
