@@ -36,8 +36,24 @@ _STREET_WORDS = {
 }
 
 
+def per_unique(col: pd.Series, func) -> pd.Series:
+    """``func`` (a vectorised Series -> Series function that keeps missing values missing) applied
+    once per *distinct* non-missing value of ``col`` and spread back by position. A directory of a
+    million rows has far fewer distinct phones, cities, dates or names, so string work costs what
+    the vocabulary costs. The result has object dtype, None where ``col`` is missing."""
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    done = func(pd.Series(np.asarray(uniques, dtype=object), dtype="object"))
+    values = done.astype("object").where(done.notna(), None).to_numpy(dtype=object)
+    values = np.append(values, None)             # position -1 (missing) takes the trailing None
+    return pd.Series(values.take(codes), index=col.index, dtype="object")
+
+
 def _clean(col: pd.Series) -> pd.Series:
     """Strip whitespace; blank cells become missing. Keeps object dtype so None stays None."""
+    return per_unique(col, _clean_values)
+
+
+def _clean_values(col: pd.Series) -> pd.Series:
     s = col.astype("object")
     s = s.where(s.isna(), s.astype(str).str.strip())
     return s.where(s.notna() & (s != ""), None)
@@ -45,9 +61,7 @@ def _clean(col: pd.Series) -> pd.Series:
 
 def _map_unique(col: pd.Series, func) -> pd.Series:
     """Apply ``func`` once per distinct non-missing value and map the result back."""
-    uniques = col.dropna().unique()
-    table = {u: func(u) for u in uniques}
-    return col.map(table, na_action="ignore").astype("object")
+    return per_unique(col, lambda s: s.map(func))
 
 
 def _join(values) -> str | None:
@@ -68,11 +82,8 @@ def normalize(raw: pd.DataFrame) -> pd.DataFrame:
         out[f"{name}_raw"] = col
 
     # Identifiers: a 10-digit NPI after dropping spaces and dashes; anything else stays only raw.
-    digits = f["npi"].str.replace(r"[\s-]", "", regex=True)
-    digits = digits.str.replace(r"\.0$", "", regex=True)          # Excel numbers read as text
-    out["npi"] = digits.where(digits.str.fullmatch(r"\d{10}").fillna(False).astype(bool), None)
-    ent = f["npi_entity_type"].str.extract(r"([12])", expand=False)
-    out["npi_entity_type"] = ent.astype("object").where(ent.notna(), None)
+    out["npi"] = per_unique(f["npi"], _npi_values)
+    out["npi_entity_type"] = per_unique(f["npi_entity_type"], lambda s: s.str.extract(r"([12])", expand=False))
 
     # Names: parts when given, else parsed from one full-name cell.
     parts = {k: f[k] for k in ("prefix", "first_name", "middle_name", "last_name", "suffix")}
@@ -105,14 +116,14 @@ def normalize(raw: pd.DataFrame) -> pd.DataFrame:
     # Location.
     out["address_line1"] = f["address_line1"]
     out["address_line2"] = f["address_line2"]
-    out["city"] = f["city"].str.upper().str.replace(r"\s+", " ", regex=True)
-    state = f["state"].str.upper().str.strip(". ")
-    out["state"] = state.map(lambda s: vocab.STATE_NAMES.get(s, s), na_action="ignore")
-    z = f["zip"].str.replace(r"\.0$", "", regex=True).str.extract(_ZIP)
-    out["zip"] = z["zip"].astype("object").where(z["zip"].notna(), None)
-    out["zip4"] = z["zip4"].astype("object").where(z["zip4"].notna(), None)
-    out["county"] = f["county"].str.replace(r"(?i)\s+county$", "", regex=True)
-    phone, ext = _phones(f["phone"])
+    out["city"] = per_unique(f["city"], lambda s: s.str.upper().str.replace(r"\s+", " ", regex=True))
+    out["state"] = per_unique(f["state"], lambda s: s.str.upper().str.strip(". ").map(
+        lambda v: vocab.STATE_NAMES.get(v, v), na_action="ignore"))
+    out["zip"] = per_unique(f["zip"], lambda s: s.str.replace(r"\.0$", "", regex=True).str.extract(_ZIP)["zip"])
+    out["zip4"] = per_unique(f["zip"], lambda s: s.str.replace(r"\.0$", "", regex=True).str.extract(_ZIP)["zip4"])
+    out["county"] = per_unique(f["county"], lambda s: s.str.replace(r"(?i)\s+county$", "", regex=True))
+    phone = per_unique(f["phone"], lambda s: _phones(s)[0])
+    ext = per_unique(f["phone"], lambda s: _phones(s)[1])
     out["phone"] = phone
     out["phone_extension"] = ext
 
@@ -121,17 +132,31 @@ def normalize(raw: pd.DataFrame) -> pd.DataFrame:
     out["provider_accepting_status"] = _map_unique(f["provider_accepting_status"], vocab.accepting_status).fillna("unknown")
 
     # Languages: recognized tags, and what was written but is not a language.
-    langs = _map_unique(f["languages"], _languages)
-    out["languages"] = langs.map(lambda t: t[0], na_action="ignore")
-    out["languages_unrecognized"] = langs.map(lambda t: t[1], na_action="ignore")
+    out["languages"] = per_unique(f["languages"], lambda s: s.map(lambda v: _languages(v)[0]))
+    out["languages_unrecognized"] = per_unique(f["languages"], lambda s: s.map(lambda v: _languages(v)[1]))
 
     out["plan_ids"] = _map_unique(f["plan_ids"], lambda v: _join(ID_SEPARATORS.split(v)))
     out["network_ids"] = _map_unique(f["network_ids"], lambda v: _join(x.strip() for x in SPECIALTY_SEPARATORS.split(v)))
-    out["last_updated"] = parse_dates(f["last_updated"])
+    codes, uniques = pd.factorize(f["last_updated"], use_na_sentinel=True)
+    dates = parse_dates(pd.Series(np.asarray(uniques, dtype=object), dtype="object"))
+    out["last_updated"] = pd.Series(np.append(dates.to_numpy(), np.datetime64("NaT")).take(codes),
+                                    index=raw.index).astype(dates.dtype)
 
     out["location_key"] = location_key(out["address_line1"], out["zip"])
-    out["provider_key"] = out["npi"].where(out["npi"].notna(), "name:" + out["display_name"].fillna("").str.upper())
+    named = per_unique(out["display_name"].where(out["npi"].isna()), lambda s: "name:" + s.str.upper())
+    out["provider_key"] = out["npi"].where(out["npi"].notna(), named.where(named.notna(), "name:"))
+    # Text columns stay object dtype even when every value is missing (an all-missing column would
+    # otherwise come out float and break the checks' .str accessors).
+    text_cols = [c for c in out.columns if c != "last_updated" and out[c].dtype != object]
+    if text_cols:
+        out[text_cols] = out[text_cols].astype(object).where(out[text_cols].notna(), None)
     return out
+
+
+def _npi_values(col: pd.Series) -> pd.Series:
+    digits = col.str.replace(r"[\s-]", "", regex=True)
+    digits = digits.str.replace(r"\.0$", "", regex=True)          # Excel numbers read as text
+    return digits.where(digits.str.fullmatch(r"\d{10}").fillna(False).astype(bool), None)
 
 
 def _parse_full_names(full: pd.Series) -> pd.DataFrame:
@@ -160,7 +185,7 @@ def _parse_full_names(full: pd.Series) -> pd.DataFrame:
 
 def _display_names(out: pd.DataFrame) -> pd.Series:
     person = (out["first_name"].fillna("") + " " + out["middle_name"].fillna("") + " " + out["last_name"].fillna(""))
-    person = person.str.replace(r"\s+", " ", regex=True).str.strip()
+    person = per_unique(person, lambda s: s.str.replace(r"\s+", " ", regex=True).str.strip())
     person = person.where(out["suffix"].isna(), person + ", " + out["suffix"].fillna(""))
     name = person.where(person != "", out["facility_name"])
     name = name.where(out["provider_type"] != "facility", out["facility_name"].where(out["facility_name"].notna(), name))
