@@ -99,5 +99,6 @@ def split_multi(values: pd.Series) -> pd.Series:
 
 def explode_multi(rows: pd.DataFrame, column: str) -> pd.DataFrame:
     """One row per value of a | joined column, other columns repeated; rows with no value dropped."""
-    out = rows.assign(**{column: rows[column].fillna("").str.split(MULTI_SEP, regex=False)}).explode(column)
+    values = rows[column].astype(object).where(rows[column].notna(), "").astype(str)
+    out = rows.assign(**{column: values.str.split(MULTI_SEP, regex=False)}).explode(column)
     return out[out[column].fillna("") != ""]

@@ -20,6 +20,10 @@ def atomic_write(path: Path, write: Callable[[TextIO], None], encoding: str = "u
     try:
         with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
             write(fh)
+        # mkstemp creates 0600; outputs are meant to be shared like any file the user writes.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

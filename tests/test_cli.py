@@ -33,6 +33,7 @@ def test_audit_writes_three_outputs_and_exits_1_on_errors(tmp_path):
     assert summary["findings_total"] == len(findings)
     assert sum(summary["findings_by_check"].values()) == len(findings)
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]   # atomic writes leave no temp files
+    assert (tmp_path / "summary.json").stat().st_mode & 0o044   # readable by others, as a normal file is
 
 
 def test_fail_on_never_exits_0_and_warning_exits_1(tmp_path):
