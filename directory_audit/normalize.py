@@ -48,6 +48,15 @@ def per_unique(col: pd.Series, func) -> pd.Series:
     return pd.Series(values.take(codes), index=col.index, dtype="object")
 
 
+def per_unique_frame(col: pd.Series, func) -> pd.DataFrame:
+    """Like ``per_unique`` for a ``func`` returning several columns (one factorization, one pass)."""
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    done = func(pd.Series(np.asarray(uniques, dtype=object), dtype="object"))
+    done = done.astype("object").where(done.notna(), None)
+    values = np.vstack([done.to_numpy(dtype=object), np.full((1, done.shape[1]), None, dtype=object)])
+    return pd.DataFrame(values.take(codes, axis=0), index=col.index, columns=done.columns, dtype="object")
+
+
 def _clean(col: pd.Series) -> pd.Series:
     """Strip whitespace; blank cells become missing. Keeps object dtype so None stays None."""
     return per_unique(col, _clean_values)
@@ -69,6 +78,43 @@ def _join(values) -> str | None:
     return MULTI_SEP.join(seen) if seen else None
 
 
+_ONE_LINE = re.compile(r"^(?P<street>.+?),\s*(?P<city>[^,\d]+?),?\s+(?P<state>[A-Za-z]{2})\.?,?\s+"
+                       r"(?P<zip>\d{5}(?:-?\d{4})?)\s*$")
+_USADDRESS_STREET = ("AddressNumber", "StreetNamePreDirectional", "StreetNamePreType", "StreetName",
+                     "StreetNamePostType", "StreetNamePostDirectional", "OccupancyType", "OccupancyIdentifier",
+                     "USPSBoxType", "USPSBoxID", "BuildingName")
+
+
+def _split_one_line_address(line: str) -> tuple[str | None, str | None, str | None, str | None]:
+    """'123 Main St, Ste 4, Portland, OR 97201' -> (street, city, state, zip); Nones when it is not one."""
+    m = _ONE_LINE.match(line)
+    if m:
+        return m["street"].strip(" ,"), m["city"].strip(), m["state"], m["zip"]
+    import usaddress   # no commas: let the address parser find where the street ends
+    try:
+        tagged, kind = usaddress.tag(line)
+    except usaddress.RepeatedLabelError:
+        return None, None, None, None
+    if kind != "Street Address" or not {"PlaceName", "StateName", "ZipCode"} <= set(tagged):
+        return None, None, None, None
+    street = " ".join(tagged[k] for k in _USADDRESS_STREET if k in tagged)
+    return street or None, tagged["PlaceName"].strip(" ,"), tagged["StateName"].strip(" ,."), tagged["ZipCode"]
+
+
+def _split_one_line_addresses(f: dict[str, pd.Series]) -> None:
+    """Where a row has an address but no city, state or ZIP, read them out of the address cell
+    (directories and scraped pages often give one line). The raw cell stays in address_line1_raw."""
+    need = f["address_line1"].notna() & f["city"].isna() & f["state"].isna() & f["zip"].isna()
+    if not need.any():
+        return
+    parts = f["address_line1"][need].map(_split_one_line_address)
+    parsed = parts[parts.map(lambda t: t[0] is not None)]
+    for i, field in enumerate(("address_line1", "city", "state", "zip")):
+        col = f[field].astype("object").copy()
+        col.loc[parsed.index] = parsed.map(lambda t: t[i])
+        f[field] = col
+
+
 def normalize(raw: pd.DataFrame) -> pd.DataFrame:
     """Canonical table from a raw frame; see ``model.CANONICAL_COLUMNS`` for what each column holds."""
     raw = raw.reset_index(drop=True)
@@ -80,6 +126,9 @@ def normalize(raw: pd.DataFrame) -> pd.DataFrame:
          for name in RAW_FIELDS}
     for name, col in f.items():
         out[f"{name}_raw"] = col
+    _split_one_line_addresses(f)
+    for name in ("city", "state", "zip"):     # the parts read out of a one-line address are its raw text
+        out[f"{name}_raw"] = f[name]
 
     # Identifiers: a 10-digit NPI after dropping spaces and dashes; anything else stays only raw.
     out["npi"] = per_unique(f["npi"], _npi_values)
@@ -122,8 +171,9 @@ def normalize(raw: pd.DataFrame) -> pd.DataFrame:
     out["zip"] = per_unique(f["zip"], lambda s: s.str.replace(r"\.0$", "", regex=True).str.extract(_ZIP)["zip"])
     out["zip4"] = per_unique(f["zip"], lambda s: s.str.replace(r"\.0$", "", regex=True).str.extract(_ZIP)["zip4"])
     out["county"] = per_unique(f["county"], lambda s: s.str.replace(r"(?i)\s+county$", "", regex=True))
-    phone = per_unique(f["phone"], lambda s: _phones(s)[0])
-    ext = per_unique(f["phone"], lambda s: _phones(s)[1])
+    phone, ext = per_unique_frame(f["phone"], lambda s: pd.concat(_phones(s), axis=1)).T.to_numpy()
+    phone = pd.Series(phone, index=raw.index, dtype="object")
+    ext = pd.Series(ext, index=raw.index, dtype="object")
     out["phone"] = phone
     out["phone_extension"] = ext
 
@@ -154,6 +204,15 @@ def normalize(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def _npi_values(col: pd.Series) -> pd.Series:
+    plain = col.str.fullmatch(r"\d{10}").fillna(False).astype(bool)
+    if plain.all():                                  # the usual case: nothing to strip
+        return col
+    out = col.where(plain, None)
+    out[~plain] = _npi_strip(col[~plain])
+    return out
+
+
+def _npi_strip(col: pd.Series) -> pd.Series:
     digits = col.str.replace(r"[\s-]", "", regex=True)
     digits = digits.str.replace(r"\.0$", "", regex=True)          # Excel numbers read as text
     return digits.where(digits.str.fullmatch(r"\d{10}").fillna(False).astype(bool), None)

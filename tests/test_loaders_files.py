@@ -139,3 +139,23 @@ def test_not_a_workbook(tmp_path, s):
     p.write_text("this is not a workbook")
     with pytest.raises(InputError, match="Excel"):
         load(str(p), s)
+
+
+def test_one_line_addresses_are_split(tmp_path, s):
+    from directory_audit.normalize import normalize
+    p = tmp_path / "oneline.csv"
+    p.write_text('NPI,Provider Name,Address,Phone\n'
+                 '1234567893,"Doe, Jane A, MD","2801 N Gantenbein Ave, Suite 300, Portland, OR 97227-1623",503-413-2200\n'
+                 '1497758544,John Roe DO,1000 SE Tualatin Valley Hwy Hillsboro OR 97123,503-681-1111\n')
+    t = normalize(load(str(p), s).frame)
+    assert t[["address_line1", "city", "state", "zip"]].values.tolist() == [
+        ["2801 N Gantenbein Ave, Suite 300", "PORTLAND", "OR", "97227"],
+        ["1000 SE Tualatin Valley Hwy", "HILLSBORO", "OR", "97123"]]
+    assert t.loc[0, "address_line1_raw"].endswith("OR 97227-1623") and t.loc[1, "city_raw"] == "Hillsboro"
+
+
+def test_street_only_address_column_still_needs_city_state_zip(tmp_path, s):
+    p = tmp_path / "street.csv"
+    p.write_text("NPI,Provider Name,Address\n1234567893,Jane Doe,2801 N Gantenbein Ave\n")
+    with pytest.raises(ColumnMappingError, match="a city, a state, a ZIP code"):
+        load(str(p), s)

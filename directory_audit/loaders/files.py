@@ -122,8 +122,23 @@ def read_mapping(path: Path | None) -> dict[str, list[str]]:
     return out
 
 
-def map_columns(headers: list[str], mapping: dict[str, list[str]], source: str) -> dict[str, list[str]]:
-    """Field -> source headers. Explicit mapping first, then synonyms; fails listing what is missing."""
+# "123 Main St, Portland, OR 97201": a one-cell address carries city, state and ZIP itself.
+ONE_LINE_ADDRESS = r"^.+?,\s*[^,\d]+?,?\s+[A-Za-z]{2}\.?,?\s+\d{5}(?:-?\d{4})?\s*$"
+
+
+def _one_line_addresses(table: pd.DataFrame | None, columns: list[str]) -> bool:
+    """True when most sampled values of the address column are whole one-line addresses."""
+    if table is None or len(columns) != 1:
+        return False
+    sample = table[columns[0]].replace("", None).dropna().head(200).astype(str)
+    return len(sample) > 0 and sample.str.match(ONE_LINE_ADDRESS).mean() >= 0.5
+
+
+def map_columns(headers: list[str], mapping: dict[str, list[str]], source: str,
+                table: pd.DataFrame | None = None) -> dict[str, list[str]]:
+    """Field -> source headers. Explicit mapping first, then synonyms; fails listing what is missing.
+    City, state and ZIP columns are not required when the address column holds whole one-line
+    addresses (normalize splits them)."""
     fields: dict[str, list[str]] = {}
     used: set[str] = set()
     for field, names in mapping.items():
@@ -141,6 +156,9 @@ def map_columns(headers: list[str], mapping: dict[str, list[str]], source: str) 
         if field and field not in mapping:
             fields.setdefault(field, []).append(h)
     missing_groups = [what for what, options in REQUIRED_GROUPS.items() if not any(o in fields for o in options)]
+    if set(missing_groups) <= {"a city", "a state", "a ZIP code"} and "address_line1" in fields \
+            and _one_line_addresses(table, fields["address_line1"]):
+        missing_groups = []
     if missing_groups:
         options = "; ".join(f"{what}: one of {', '.join(REQUIRED_GROUPS[what])}" for what in missing_groups)
         raise ColumnMappingError(
@@ -224,7 +242,7 @@ def load_csv(source: str, settings: Settings, progress: Progress) -> LoadResult:
         try:
             table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding, sep=delimiter,
                                 on_bad_lines="error", low_memory=False)
-            record_ids = pd.Series(range(2, len(table) + 2)).map(lambda n: f"{path.name}:{n}")
+            record_ids = (path.name + ":") + pd.Series(range(2, len(table) + 2), dtype="int64").astype(str).astype(object)
         except UnicodeDecodeError:
             raise _decode_error(path, encoding) from None
         except pd.errors.ParserError:
@@ -232,7 +250,7 @@ def load_csv(source: str, settings: Settings, progress: Progress) -> LoadResult:
             # number; the well-formed rows are kept and each bad one becomes a finding quoting the row.
             table, record_ids, problems = _read_ragged(path, encoding, delimiter)
     headers = [str(h) for h in table.columns]
-    fields = map_columns(headers, read_mapping(settings.mapping_file), str(path))
+    fields = map_columns(headers, read_mapping(settings.mapping_file), str(path), table)
     frame = to_raw_frame(table, fields, record_ids, "csv", str(path))
     return LoadResult(frame=frame, format="csv", sources=[str(path)], checksum=sha256_of([path]),
                       problems=problems_frame(problems), metadata={"columns": fields, "headers": headers})
@@ -274,7 +292,7 @@ def load_excel(source: str, settings: Settings, progress: Progress) -> LoadResul
     table = table.loc[~(table == "").all(axis=1)] if len(table.columns) else table
     record_ids = pd.Series(table.index + 2).map(lambda n: f"{path.name}!{sheet}:{n}")
     headers = [str(h) for h in table.columns]
-    fields = map_columns(headers, read_mapping(settings.mapping_file), f"{path} (sheet {sheet})")
+    fields = map_columns(headers, read_mapping(settings.mapping_file), f"{path} (sheet {sheet})", table)
     frame = to_raw_frame(table, fields, record_ids, "xlsx", str(path))
     return LoadResult(frame=frame, format="xlsx", sources=[str(path)], checksum=sha256_of([path]),
                       metadata={"columns": fields, "headers": headers, "sheet": sheet})
