@@ -286,8 +286,8 @@ def street_key(line1: pd.Series, zip5: pd.Series) -> pd.Series:
         text = re.sub(r"(?:^|\s)(?:STE|UNIT|APT|APARTMENT|RM|ROOM|FL|BLDG|DEPT|#)(?:\s.*)?$", "", text).strip()
         return text
     uniq = line1.dropna().unique()
-    key = line1.map({u: one(u) for u in uniq}, na_action="ignore")
-    out = key + "|" + zip5.fillna("").astype(str)
+    key = line1.map({u: one(u) for u in uniq}, na_action="ignore").astype(object)
+    out = key.where(key.notna(), "") + "|" + zip5.astype(object).where(zip5.notna(), "").astype(str)
     return out.where(key.notna() & (key != ""), None)
 
 
