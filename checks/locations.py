@@ -75,13 +75,56 @@ def phone_facts(raw: str) -> tuple[bool, str | None, str | None]:
     return True, area, state
 
 
-def _phone_table(raw: pd.Series) -> pd.DataFrame:
-    distinct = raw.dropna().unique()
-    table = pd.DataFrame([phone_facts(str(p)) for p in distinct], index=distinct,
-                         columns=["phone_valid", "area_code", "phone_region"])
-    out = table.reindex(raw.to_numpy())
-    out.index = raw.index
-    out["phone_valid"] = out["phone_valid"].astype("boolean").fillna(False).astype(bool)
+@functools.lru_cache(maxsize=1)
+def _nanp_number_pattern() -> re.Pattern:
+    """Every national-number pattern of every NANP region (US, CA, the Caribbean...), for every
+    number type: a 10-digit number is valid exactly when phonenumbers would find a region and type
+    for it, i.e. when it fully matches one of these."""
+    import phonenumbers
+    from phonenumbers.phonemetadata import PhoneMetadata
+    patterns = []
+    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1]:
+        md = PhoneMetadata.metadata_for_region(region)
+        if md is None:
+            continue
+        for desc in (md.fixed_line, md.mobile, md.toll_free, md.premium_rate, md.shared_cost,
+                     md.personal_number, md.voip, md.pager, md.uan, md.voicemail):
+            if desc is not None and desc.national_number_pattern:
+                patterns.append(f"(?:{desc.national_number_pattern})")
+    return re.compile("|".join(dict.fromkeys(patterns)))
+
+
+def _phone_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Phone facts per row at the cost of the distinct numbers: validity by one compiled NANP
+    pattern over distinct 10-digit numbers; area code region once per distinct area code and
+    exchange; phonenumbers itself only for what normalize could not read as 10 digits."""
+    raw = rows["phone_raw"]
+    e164 = rows["phone"]
+    out = pd.DataFrame({"phone_valid": False, "area_code": None, "phone_region": None}, index=rows.index)
+    out = out.astype({"area_code": object, "phone_region": object})
+    ten = e164.notna()
+    if ten.any():
+        national = e164[ten].str[2:]
+        distinct = pd.Series(national.unique())
+        valid = distinct.str.fullmatch(_nanp_number_pattern()).fillna(False).astype(bool)
+        good = distinct[valid.to_numpy()]
+        # region by area code + exchange: one real number of each prefix asks phonenumbers
+        firsts = good.groupby(good.str[:6]).first()
+        region = {prefix: phone_facts("+1" + number)[2] for prefix, number in firsts.items()}
+        valid_map = dict(zip(distinct, valid))
+        is_valid = national.map(valid_map).astype(bool)
+        out.loc[national.index, "phone_valid"] = is_valid
+        out.loc[national.index[is_valid.to_numpy()], "area_code"] = national[is_valid].str[:3]
+        out.loc[national.index[is_valid.to_numpy()], "phone_region"] = national[is_valid].str[:6].map(region)
+    other = raw.notna() & ~ten           # vanity letters, foreign numbers, fragments
+    if other.any():
+        distinct = other[other].index
+        facts = {p: phone_facts(str(p)) for p in raw[other].unique()}
+        f = raw[other].map(facts)
+        out.loc[distinct, "phone_valid"] = f.map(lambda t: t[0]).astype(bool)
+        out.loc[distinct, "area_code"] = f.map(lambda t: t[1])
+        out.loc[distinct, "phone_region"] = f.map(lambda t: t[2])
+    out["phone_valid"] = out["phone_valid"].astype(bool)
     return out
 
 
@@ -272,7 +315,7 @@ def phone_missing(rows: pd.DataFrame) -> pd.DataFrame:
 def phone_invalid(rows: pd.DataFrame) -> pd.DataFrame:
     """A phone that is not a valid North American number (phonenumbers' metadata: real area code and
     exchange, ten digits). Extensions ('x12', 'ext. 12') are fine. Judged once per distinct number."""
-    phones = _phone_table(rows["phone_raw"])
+    phones = _phone_table(rows)
     return violations(rows, _phone_invalid(rows, phones), field="phone", expected="a valid 10-digit US number")
 
 
@@ -285,7 +328,7 @@ def phone_out_of_state(rows: pd.DataFrame, border_km: float = 50.0) -> pd.DataFr
     neighbouring state's number is fine when its area code serves a ZIP within ``border_km`` of the
     location (border towns share exchanges)."""
     facts = geo.zip_facts(rows["zip"])
-    phones = _phone_table(rows["phone_raw"])
+    phones = _phone_table(rows)
     mask = _phone_out_of_state(rows, facts, phones, float(border_km))
     state = geo.location_state(rows, facts)
     expected = phones["phone_region"].fillna("").str.replace("country:", "", regex=False) \
@@ -354,7 +397,7 @@ def provider_many_locations(rows: pd.DataFrame, max_locations: int = 8) -> pd.Da
 def invalid_location_mask(rows: pd.DataFrame) -> pd.Series:
     """Rows with any finding from VALIDITY_CHECKS (address, ZIP and phone validity)."""
     facts = geo.zip_facts(rows["zip"])
-    phones = _phone_table(rows["phone_raw"])
+    phones = _phone_table(rows)
     l1, l2 = _po_box_lines(rows)
     return (_incomplete(rows)[0] | _zip_malformed(rows) | _zip_unknown(rows, facts)
             | _zip_state_mismatch(rows, facts) | _zip_city_mismatch(rows, facts) | l1 | l2
