@@ -14,7 +14,7 @@ import pandas as pd
 
 from directory_audit import geo, vocab
 from directory_audit.findings import violations
-from directory_audit.model import MULTI_SEP, explode_multi
+from directory_audit.model import per_table, MULTI_SEP, explode_multi
 from directory_audit.registry import check, metric
 
 from .open_practice import effective_status
@@ -99,6 +99,7 @@ def ambiguous(rows: pd.DataFrame) -> pd.DataFrame:
 
 # --- metrics -----------------------------------------------------------------------------------
 
+@per_table
 def _individual_languages(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per (individual provider row, base language tag), with accepting and county."""
     ind = rows[rows["provider_type"] == "individual"]

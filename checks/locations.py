@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from directory_audit import geo, vocab
+from directory_audit.model import per_table
 from directory_audit.findings import detail_json, violations
 from directory_audit.registry import check, metric
 from directory_audit.settings import Settings
@@ -94,6 +95,13 @@ def _nanp_number_pattern() -> re.Pattern:
     return re.compile("|".join(dict.fromkeys(patterns)))
 
 
+@per_table
+def _zip_facts(rows: pd.DataFrame) -> pd.DataFrame:
+    """ZIP facts per row, built once per table and shared by the location checks."""
+    return geo.zip_facts(rows["zip"])
+
+
+@per_table
 def _phone_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Phone facts per row at the cost of the distinct numbers: validity by one compiled NANP
     pattern over distinct 10-digit numbers; area code region once per distinct area code and
@@ -250,7 +258,7 @@ def zip_unknown(rows: pd.DataFrame, flag_decommissioned: bool = False) -> pd.Dat
     """A well-formed ZIP that the USPS ZIP data does not have: the address cannot be delivered to or
     mapped. A decommissioned ZIP (97258 Portland) still names a real place and is reported only with
     ``flag_decommissioned = true``."""
-    facts = geo.zip_facts(rows["zip"])
+    facts = _zip_facts(rows)
     return violations(rows, _zip_unknown(rows, facts, bool(flag_decommissioned)), field="zip",
                       expected="a ZIP in the USPS data")
 
@@ -259,7 +267,7 @@ def zip_unknown(rows: pd.DataFrame, flag_decommissioned: bool = False) -> pd.Dat
        title="ZIP is in another state", message="ZIP {observed!r} is not in the listed state: {expected}")
 def zip_state_mismatch(rows: pd.DataFrame) -> pd.DataFrame:
     """The ZIP belongs to a different state than the one listed: one of the two is wrong."""
-    facts = geo.zip_facts(rows["zip"])
+    facts = _zip_facts(rows)
     mask = _zip_state_mismatch(rows, facts)
     expected = "listed " + rows["state"].fillna("") + ", but the ZIP is in " + facts["zip_state"].fillna("") \
         + " (" + facts["zip_city"].fillna("") + ")"
@@ -274,7 +282,7 @@ def zip_city_mismatch(rows: pd.DataFrame) -> pd.DataFrame:
     USPS data. Case, punctuation, hyphens, spacing and the abbreviations St./Saint, Mt./Mount, Ft./Fort
     do not count; ZIP+4 is judged on its five digits. Silent when the ZIP is in another state
     (zip_state_mismatch reports that)."""
-    facts = geo.zip_facts(rows["zip"])
+    facts = _zip_facts(rows)
     mask = _zip_city_mismatch(rows, facts)
     expected = rows["zip"].fillna("") + " (" + facts["zip_city"].fillna("") + ", " + facts["zip_state"].fillna("") + ")"
     return violations(rows, mask, field="city", expected=expected,
@@ -298,7 +306,7 @@ def po_box_zip(rows: pd.DataFrame) -> pd.DataFrame:
     """A ZIP the USPS uses only for PO Boxes (97208 Portland, 06102 Hartford) is a mailing address,
     not where patients go. Silent where the place has no street delivery at all, so its street
     addresses carry the PO-Box ZIP (Oak Bluffs MA 02557, Sagamore MA 02561)."""
-    facts = geo.zip_facts(rows["zip"])
+    facts = _zip_facts(rows)
     return violations(rows, _po_box_zip(rows, facts), field="zip", expected="a ZIP with street delivery")
 
 
@@ -327,7 +335,7 @@ def phone_out_of_state(rows: pd.DataFrame, border_km: float = 50.0) -> pd.DataFr
     billing line or a number left over from another office. Toll-free numbers are not judged. A
     neighbouring state's number is fine when its area code serves a ZIP within ``border_km`` of the
     location (border towns share exchanges)."""
-    facts = geo.zip_facts(rows["zip"])
+    facts = _zip_facts(rows)
     phones = _phone_table(rows)
     mask = _phone_out_of_state(rows, facts, phones, float(border_km))
     state = geo.location_state(rows, facts)
@@ -345,7 +353,7 @@ def outside_service_area(rows: pd.DataFrame, settings: Settings) -> pd.DataFrame
     """A location whose state is not a service-area state and whose county (from the directory, else
     from the ZIP) is not one of the configured out-of-state counties. Defaults: Oregon plus the
     border counties of Washington, Idaho, Nevada and California."""
-    facts = geo.zip_facts(rows["zip"])
+    facts = _zip_facts(rows)
     state = geo.location_state(rows, facts)
     keys = geo.county_keys(rows, facts)
     served = {c.split(":", 1)[0].strip().upper() + ":" + (geo.county_name(c.split(":", 1)[1]) or "").upper()
@@ -396,7 +404,7 @@ def provider_many_locations(rows: pd.DataFrame, max_locations: int = 8) -> pd.Da
 
 def invalid_location_mask(rows: pd.DataFrame) -> pd.Series:
     """Rows with any finding from VALIDITY_CHECKS (address, ZIP and phone validity)."""
-    facts = geo.zip_facts(rows["zip"])
+    facts = _zip_facts(rows)
     phones = _phone_table(rows)
     l1, l2 = _po_box_lines(rows)
     return (_incomplete(rows)[0] | _zip_malformed(rows) | _zip_unknown(rows, facts)

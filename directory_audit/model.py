@@ -102,3 +102,23 @@ def explode_multi(rows: pd.DataFrame, column: str) -> pd.DataFrame:
     values = rows[column].astype(object).where(rows[column].notna(), "").astype(str)
     out = rows.assign(**{column: values.str.split(MULTI_SEP, regex=False)}).explode(column)
     return out[out[column].fillna("") != ""]
+
+
+def per_table(func):
+    """Cache a helper's result for the table it was last called with, so the several checks and
+    metrics that share one derived frame (exploded languages, ZIP facts...) build it once per run.
+    Keyed on the table object itself (weakly held), never on its contents."""
+    import functools
+    import weakref
+    last: dict = {}
+
+    @functools.wraps(func)
+    def wrapper(rows: pd.DataFrame, *args, **kwargs):
+        key = (args, tuple(sorted(kwargs.items())))
+        ref = last.get("rows")
+        if ref is not None and ref() is rows and last.get("key") == key:
+            return last["value"]
+        value = func(rows, *args, **kwargs)
+        last.update(rows=weakref.ref(rows), key=key, value=value)
+        return value
+    return wrapper
