@@ -99,9 +99,12 @@ def split_multi(values: pd.Series) -> pd.Series:
 
 def explode_multi(rows: pd.DataFrame, column: str) -> pd.DataFrame:
     """One row per value of a | joined column, other columns repeated; rows with no value dropped."""
-    values = rows[column].astype(object).where(rows[column].notna(), "").astype(str)
-    out = rows.assign(**{column: values.str.split(MULTI_SEP, regex=False)}).explode(column)
-    return out[out[column].fillna("") != ""]
+    col = rows[column].astype(object)
+    # split each distinct value once: a million rows carry only their vocabulary's worth of values
+    lists = {v: v.split(MULTI_SEP) for v in col.dropna().unique()}
+    out = rows.assign(**{column: col.map(lists, na_action="ignore")}).explode(column)
+    values = out[column].astype(object)
+    return out[values.notna() & (values != "")]
 
 
 def per_table(func):
