@@ -138,6 +138,7 @@ def _phone_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 # --- masks, shared by the checks and the metric ------------------------------------------------
 
+@per_table
 def _incomplete(rows: pd.DataFrame) -> pd.Series:
     missing = pd.concat({f: rows[f"{f}_raw"].isna() for f in ADDRESS_PARTS}, axis=1)
     return missing.any(axis=1), missing
@@ -175,6 +176,7 @@ def _zip_city_mismatch(rows: pd.DataFrame, facts: pd.DataFrame) -> pd.Series:
     return facts["zip_known"] & rows["city"].notna() & same_state & ~_city_ok(rows, facts)
 
 
+@per_table
 def _po_box_lines(rows: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     def hits(col: pd.Series, pattern: re.Pattern) -> pd.Series:
         distinct = col.dropna().unique()
