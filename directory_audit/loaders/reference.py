@@ -56,13 +56,18 @@ def _wanted(npis: Iterable[str] | None) -> set[str] | None:
     return {str(n) for n in pd.Series(list(npis) if not isinstance(npis, pd.Series) else npis).dropna().unique()}
 
 
-def _header(path: Path, what: str) -> list[str]:
+def _header(path: Path, what: str, required: Iterable[str], layout: str) -> list[str]:
+    """The file's header, after checking it exists, reads as CSV and has the ``required`` columns."""
     if not path.exists():
         raise SourceNotFound(f"{what} file {path}: no such file.")
     try:
-        return list(pd.read_csv(path, nrows=0, dtype=str, encoding="utf-8-sig").columns)
+        header = list(pd.read_csv(path, nrows=0, dtype=str, encoding="utf-8-sig").columns)
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"{what} file {path}: cannot be read as CSV ({exc}).") from None
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise ColumnMappingError(f"{what} file {path}: missing column(s) {missing}; expected {layout}.")
+    return header
 
 
 def _parse_date(col: pd.Series) -> pd.Series:
@@ -84,11 +89,8 @@ def load_nppes(path: str | Path, npis: Iterable[str] | None = None, chunksize: i
     code whose primary switch is Y. Dates are parsed (MM/DD/YYYY as NPPES writes them).
     """
     path = Path(path)
-    header = _header(path, "NPPES")
-    missing = [c for c in NPPES_REQUIRED if c not in header]
-    if missing:
-        raise ColumnMappingError(f"NPPES file {path}: missing column(s) {missing}; expected the CMS NPPES NPI "
-                                 f"file layout (NPI, Entity Type Code, Provider Last Name (Legal Name), ...).")
+    header = _header(path, "NPPES", NPPES_REQUIRED, "the CMS NPPES NPI file layout "
+                     "(NPI, Entity Type Code, Provider Last Name (Legal Name), ...)")
     tax = [(_TAX_CODE.format(i), _TAX_SWITCH.format(i)) for i in range(1, TAXONOMY_SLOTS + 1)
            if _TAX_CODE.format(i) in header]
     usecols = [c for c in NPPES_COLUMNS if c in header] + [c for pair in tax for c in pair if c in header]
@@ -132,11 +134,8 @@ def load_leie(path: str | Path, npis: Iterable[str] | None = None, chunksize: in
     """The LEIE rows that can concern the directory: those whose NPI it lists and every row with the
     unknown NPI ``0000000000`` (matched later on name and state). All rows when ``npis`` is None."""
     path = Path(path)
-    header = _header(path, "LEIE")
-    missing = [c for c in LEIE_REQUIRED if c not in header]
-    if missing:
-        raise ColumnMappingError(f"LEIE file {path}: missing column(s) {missing}; expected the OIG LEIE "
-                                 f"UPDATED.csv layout (LASTNAME, FIRSTNAME, MIDNAME, BUSNAME, ..., NPI, ...).")
+    header = _header(path, "LEIE", LEIE_REQUIRED, "the OIG LEIE UPDATED.csv layout "
+                     "(LASTNAME, FIRSTNAME, MIDNAME, BUSNAME, ..., NPI, ...)")
     usecols = [c for c in LEIE_COLUMNS if c in header]
     wanted = _wanted(npis)
     kept, rows_in_file = [], 0
