@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
+
 import langcodes
 import pandas as pd
 
 from directory_audit import geo, vocab
 from directory_audit.findings import violations
-from directory_audit.model import per_table, MULTI_SEP, explode_multi
+from directory_audit.model import MULTI_SEP, any_per, explode_multi, key_codes, per_table
 from directory_audit.registry import check, metric
 
-from .open_practice import effective_status
+from .open_practice import table_status
 
 #: Macrolanguage/collective tags that do not say which language a patient will be spoken to in,
 #: each with the more specific languages that resolve it. Arabic ('ar') and Persian ('fa') are
@@ -67,7 +69,7 @@ def missing(rows: pd.DataFrame) -> pd.DataFrame:
     directory cannot tell an enrollee whether the provider speaks anything but English. Facilities
     are exempt (the QHP format gives them no languages field). One finding per row of the provider."""
     ind = rows["provider_type"] == "individual"
-    has_any = rows["languages_raw"].notna().groupby(rows["provider_key"]).transform("any")
+    has_any = any_per(key_codes(rows, "provider_key"), rows["languages_raw"].notna().to_numpy())
     return violations(rows, ind & ~has_any, field="languages", observed="", expected="the languages spoken")
 
 
@@ -77,7 +79,8 @@ def missing(rows: pd.DataFrame) -> pd.DataFrame:
 def not_a_language(rows: pd.DataFrame) -> pd.DataFrame:
     """A value in the languages field that is no language in ISO 639/BCP-47 nor a known spelling of
     one ('Yes', 'N/A', 'Elvish'). One finding per such value."""
-    ex = explode_multi(rows[rows["languages_unrecognized"].notna()], "languages_unrecognized").reset_index(drop=True)
+    flagged = rows.loc[rows["languages_unrecognized"].notna(), ["record_id", "npi_raw", "display_name", "languages_unrecognized"]]
+    ex = explode_multi(flagged, "languages_unrecognized").reset_index(drop=True)
     return violations(ex, None, field="languages", observed=ex["languages_unrecognized"],
                       expected="a language name, ISO 639 code or BCP-47 tag")
 
@@ -91,7 +94,8 @@ def ambiguous(rows: pd.DataFrame) -> pd.DataFrame:
     (ASL, ...); 'Creole' without which creole. One finding per ambiguous value; the raw cell quoted."""
     distinct = rows["languages"].dropna().unique()
     amb = rows["languages"].map({v: MULTI_SEP.join(ambiguous_tags(v)) or None for v in distinct}, na_action="ignore")
-    flagged = rows.assign(_amb=amb)[amb.notna()]
+    flagged = rows.loc[amb.notna(), ["record_id", "npi_raw", "display_name", "languages", "languages_raw"]]
+    flagged = flagged.assign(_amb=amb[amb.notna()])
     ex = explode_multi(flagged, "_amb").reset_index(drop=True)
     expected = ex["_amb"].map({tag: text for tag, (text, _) in AMBIGUOUS.items()})
     return violations(ex, None, field="languages", expected=expected)
@@ -102,9 +106,11 @@ def ambiguous(rows: pd.DataFrame) -> pd.DataFrame:
 @per_table
 def _individual_languages(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per (individual provider row, base language tag), with accepting and county."""
-    ind = rows[rows["provider_type"] == "individual"]
-    frame = pd.DataFrame({"provider_key": ind["provider_key"], "languages": ind["languages"],
-                          "accepting": effective_status(ind) == "accepting", "county": geo.county_keys(ind)})
+    ind = (rows["provider_type"] == "individual").to_numpy()
+    frame = pd.DataFrame({"provider_key": key_codes(rows, "provider_key")[ind],
+                          "languages": rows["languages"].to_numpy()[ind],
+                          "accepting": (table_status(rows) == "accepting").to_numpy()[ind],
+                          "county": geo.table_county_keys(rows).to_numpy()[ind]})
     ex = explode_multi(frame, "languages")
     ex["tag"] = ex["languages"].map({t: base_language(t) for t in ex["languages"].unique()})
     return ex
@@ -114,8 +120,8 @@ def _individual_languages(rows: pd.DataFrame) -> pd.DataFrame:
 def disclosure_share(rows: pd.DataFrame) -> dict:
     """Individual providers (by provider_key): how many list any recognized language, how many a
     language other than English, and that share of all individual providers."""
-    ind = rows[rows["provider_type"] == "individual"]
-    providers = int(ind["provider_key"].nunique())
+    ind = (rows["provider_type"] == "individual").to_numpy()
+    providers = int(np.unique(key_codes(rows, "provider_key")[ind]).size)
     ex = _individual_languages(rows)
     with_any = int(ex["provider_key"].nunique())
     non_en = int(ex.loc[ex["tag"] != "en", "provider_key"].nunique())

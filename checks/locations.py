@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from directory_audit import geo, vocab
-from directory_audit.model import per_table
+from directory_audit.model import distinct_count_per, key_codes, per_table
 from directory_audit.findings import detail_json, violations
 from directory_audit.registry import check, metric
 from directory_audit.settings import Settings
@@ -95,10 +95,9 @@ def _nanp_number_pattern() -> re.Pattern:
     return re.compile("|".join(dict.fromkeys(patterns)))
 
 
-@per_table
 def _zip_facts(rows: pd.DataFrame) -> pd.DataFrame:
     """ZIP facts per row, built once per table and shared by the location checks."""
-    return geo.zip_facts(rows["zip"])
+    return geo.table_zip_facts(rows)
 
 
 @per_table
@@ -221,7 +220,8 @@ def _phone_out_of_state(rows: pd.DataFrame, facts: pd.DataFrame, phones: pd.Data
 
 def _detail(mask: pd.Series, **cols: pd.Series) -> pd.Series:
     """JSON evidence for the flagged rows only (building it for every row would cost at scale)."""
-    frame = pd.DataFrame(cols)[mask.fillna(False).astype(bool)]
+    keep = mask.fillna(False).astype(bool).to_numpy()
+    frame = pd.DataFrame({k: v[keep] for k, v in cols.items()})
     frame = frame.astype("object").where(frame.notna(), None)
     return detail_json(frame)
 
@@ -357,7 +357,7 @@ def outside_service_area(rows: pd.DataFrame, settings: Settings) -> pd.DataFrame
     border counties of Washington, Idaho, Nevada and California."""
     facts = _zip_facts(rows)
     state = geo.location_state(rows, facts)
-    keys = geo.county_keys(rows, facts)
+    keys = geo.table_county_keys(rows)
     served = {c.split(":", 1)[0].strip().upper() + ":" + (geo.county_name(c.split(":", 1)[1]) or "").upper()
               for c in settings.service_area_counties}
     in_county = keys.fillna("").str.upper().isin(served)
@@ -375,10 +375,9 @@ def crowded_address(rows: pd.DataFrame, max_providers: int = 25) -> pd.DataFrame
     """One street address (line 1 + ZIP) carrying more than ``max_providers`` distinct individual
     providers: the "every clinician at every group site" pattern CMS's directory reviews flagged, a
     ghost-network signal. One finding per row at that address, the count in ``detail``."""
-    ind = rows[(rows["provider_type"] == "individual") & rows["location_key"].notna()]
-    counts = ind.groupby("location_key")["provider_key"].nunique()
-    crowded = counts[counts > int(max_providers)]
-    n = rows["location_key"].map(crowded)
+    individual = (rows["provider_type"] == "individual").to_numpy()
+    per_location = distinct_count_per(key_codes(rows, "location_key"), key_codes(rows, "provider_key"), individual)
+    n = pd.Series(per_location, index=rows.index).where(per_location > int(max_providers))
     mask = n.notna()
     expected = n[mask].astype("int64").astype(str) + f" distinct individual providers (at most {max_providers} expected)"
     return violations(rows, mask, field="address_line1", expected=expected,
@@ -392,10 +391,9 @@ def provider_many_locations(rows: pd.DataFrame, max_locations: int = 8) -> pd.Da
     """An individual listed at more than ``max_locations`` distinct practice locations: usually a group
     listing a clinician at every site rather than where they see patients. One finding per row of
     that provider, the count in ``detail``."""
-    ind = rows[(rows["provider_type"] == "individual") & rows["location_key"].notna()]
-    counts = ind.groupby("provider_key")["location_key"].nunique()
-    many = counts[counts > int(max_locations)]
-    n = rows["provider_key"].map(many).where(rows["provider_type"] == "individual")
+    individual = (rows["provider_type"] == "individual").to_numpy()
+    per_provider = distinct_count_per(key_codes(rows, "provider_key"), key_codes(rows, "location_key"), individual)
+    n = pd.Series(per_provider, index=rows.index).where(individual & (per_provider > int(max_locations)))
     mask = n.notna()
     expected = n[mask].astype("int64").astype(str) + f" distinct locations (at most {max_locations} expected)"
     return violations(rows, mask, field="address_line1", expected=expected,

@@ -7,11 +7,12 @@ finding. Facilities are exempt from the flag: the QHP format gives them no accep
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from directory_audit import geo
 from directory_audit.findings import detail_json, violations
-from directory_audit.model import explode_multi
+from directory_audit.model import combine_codes, distinct_count_per, explode_multi, key_codes, per_table
 from directory_audit.registry import check, metric
 
 KNOWN = ("accepting", "not_accepting", "some_locations", "existing_patients_only")
@@ -28,6 +29,12 @@ def effective_status(rows: pd.DataFrame) -> pd.Series:
     """The location's status when it has a known one, else the provider-level status."""
     loc = rows["accepting_status"]
     return loc.where(loc.isin(KNOWN), rows["provider_accepting_status"]).fillna("unknown")
+
+
+@per_table
+def table_status(rows: pd.DataFrame) -> pd.Series:
+    """``effective_status`` of every row of the canonical table, built once per table and shared."""
+    return effective_status(rows)
 
 
 @check(id="open_practice.flag_missing", factor="T2.v", severity="error",
@@ -67,13 +74,14 @@ def conflicting(rows: pd.DataFrame) -> pd.DataFrame:
     of statuses in ``detail``."""
     # 'Existing patients only' is a no to new patients: only yes against no is a conflict, and a
     # location-level 'some locations' answers nothing to conflict with.
-    answer = rows["accepting_status"].map(ANSWERS)
-    known = rows.assign(_answer=answer)[answer.notna() & rows["location_key"].notna()]
-    n = known.groupby(["provider_key", "location_key"])["_answer"].transform("nunique")
-    mask = (n > 1).reindex(rows.index, fill_value=False)
-    hit = rows[mask]
+    status = rows["accepting_status"]
+    answer = np.where(status.isin(["accepting"]), 0, np.where(status.isin(["not_accepting", "existing_patients_only"]), 1, -1))
+    listing = combine_codes(key_codes(rows, "provider_key"), key_codes(rows, "location_key"))
+    n = distinct_count_per(listing, answer)
+    mask = pd.Series(n > 1, index=rows.index)
     detail = None
-    if len(hit):
+    if mask.any():
+        hit = rows.loc[mask, ["provider_key", "location_key", "accepting_status"]]
         keys = ["provider_key", "location_key"]
         pairs = hit[keys + ["accepting_status"]].drop_duplicates().sort_values("accepting_status")
         joined = pairs.groupby(keys)["accepting_status"].agg("|".join).rename("statuses")
@@ -107,16 +115,16 @@ def _share(part: int, whole: int) -> float | None:
 def flag_coverage(rows: pd.DataFrame) -> dict:
     """Non-facility provider-locations whose accepting flag (location-level, else provider-level) is
     a recognized value, over all non-facility provider-locations."""
-    sub = rows[flagged_rows(rows)]
-    valid = int(effective_status(sub).isin(KNOWN).sum())
-    return {"rows": int(len(sub)), "with_valid_flag": valid, "share": _share(valid, len(sub))}
+    status = table_status(rows)[flagged_rows(rows)]
+    valid = int(status.isin(KNOWN).sum())
+    return {"rows": int(len(status)), "with_valid_flag": valid, "share": _share(valid, len(status))}
 
 
 @metric(id="open_practice.accepting_share", factor="T2.v", title="Share of provider-locations accepting new patients")
 def accepting_share(rows: pd.DataFrame) -> dict:
     """Non-facility provider-locations accepting new patients, over those with a known status
     (by_status counts every status, 'unknown' included, so the reader sees the denominator)."""
-    status = effective_status(rows[flagged_rows(rows)])
+    status = table_status(rows)[flagged_rows(rows)]
     known = status.isin(KNOWN)
     by_status = {k: int(v) for k, v in status.value_counts().sort_index().items()}
     return {"rows": int(len(status)), "share_accepting": _share(int((status == "accepting").sum()), int(known.sum())),
@@ -136,8 +144,9 @@ def _accepting_by(keys: pd.Series, status: pd.Series) -> dict:
 def accepting_by_specialty(rows: pd.DataFrame) -> dict:
     """Share accepting (over known statuses) per specialty name, for the 25 specialties with the
     most provider-locations; a provider-location with two specialties counts in both."""
-    sub = rows[flagged_rows(rows)].assign(_status=lambda d: effective_status(d))
-    ex = explode_multi(sub[["specialty_names", "_status"]], "specialty_names")
+    flagged = flagged_rows(rows)
+    sub = pd.DataFrame({"specialty_names": rows["specialty_names"][flagged], "_status": table_status(rows)[flagged]})
+    ex = explode_multi(sub, "specialty_names")
     top = ex["specialty_names"].value_counts().head(25).index
     ex = ex[ex["specialty_names"].isin(top)]
     return _accepting_by(ex["specialty_names"], ex["_status"])
@@ -147,5 +156,5 @@ def accepting_by_specialty(rows: pd.DataFrame) -> dict:
 def accepting_by_county(rows: pd.DataFrame) -> dict:
     """Share accepting (over known statuses) per 'STATE:County' (the directory's county, else the
     ZIP's)."""
-    sub = rows[flagged_rows(rows)]
-    return _accepting_by(geo.county_keys(sub), effective_status(sub))
+    flagged = flagged_rows(rows)
+    return _accepting_by(geo.table_county_keys(rows)[flagged], table_status(rows)[flagged])

@@ -75,7 +75,16 @@ def violations(
     ``observed`` defaults to the raw value of the field (``<field>_raw`` when the table has it), so
     a finding quotes what the directory showed, not our normalization of it.
     """
-    hit = rows if mask is None else rows[mask.fillna(False).astype(bool)]
+    # Only the columns a finding quotes are taken from the (wide) table: filtering all of a
+    # million-row table's columns to report a handful of rows would cost more than the check.
+    wanted = [c for c in ("record_id", "npi_raw", "npi", "display_name", f"{field}_raw", field) if c in rows.columns]
+    wanted = list(dict.fromkeys(wanted))
+    if mask is None:
+        hit = rows[wanted]
+    else:
+        if not mask.index.equals(rows.index):
+            mask = mask.reindex(rows.index)
+        hit = rows.loc[mask.fillna(False).astype(bool).to_numpy(), wanted]
     idx = hit.index
     if observed is None:
         raw = f"{field}_raw"

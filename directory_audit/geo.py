@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .model import per_table
+
 #: Columns of ``zip_facts``: what the ZIP data says about a row's ZIP.
 ZIP_FACT_COLUMNS = ("zip_known", "zip_active", "zip_type", "zip_city", "zip_cities", "zip_state",
                     "zip_county", "zip_area_codes", "zip_lat", "zip_long", "zip_street_place")
@@ -116,6 +118,18 @@ def county_keys(rows: pd.DataFrame, facts: pd.DataFrame | None = None) -> pd.Ser
     state = location_state(rows, facts)
     key = state.astype("object") + ":" + county.astype("object")
     return key.where(state.notna() & county.notna(), None)
+
+
+@per_table
+def table_zip_facts(rows: pd.DataFrame) -> pd.DataFrame:
+    """ZIP facts for every row of the canonical table, built once per table and shared."""
+    return zip_facts(rows["zip"])
+
+
+@per_table
+def table_county_keys(rows: pd.DataFrame) -> pd.Series:
+    """``county_keys`` for every row of the canonical table, built once per table and shared."""
+    return county_keys(rows, table_zip_facts(rows))
 
 
 @functools.lru_cache(maxsize=1)

@@ -11,6 +11,7 @@ them back into lists when a check needs to explode them.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 MULTI_SEP = "|"
@@ -108,20 +109,64 @@ def explode_multi(rows: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 def per_table(func):
-    """Cache a helper's result for the table it was last called with, so the several checks and
-    metrics that share one derived frame (exploded languages, ZIP facts...) build it once per run.
-    Keyed on the table object itself (weakly held), never on its contents."""
+    """Cache a helper's results for the table it was last called with, so the several checks and
+    metrics that share one derived frame (exploded languages, ZIP facts, key codes...) build it once
+    per run. Keyed on the table object itself (weakly held) and the other arguments, never on the
+    table's contents; a new table drops every cached result of the old one."""
     import functools
     import weakref
-    last: dict = {}
+    state: dict = {"rows": None, "values": {}}
 
     @functools.wraps(func)
     def wrapper(rows: pd.DataFrame, *args, **kwargs):
         key = (args, tuple(sorted(kwargs.items())))
-        ref = last.get("rows")
-        if ref is not None and ref() is rows and last.get("key") == key:
-            return last["value"]
-        value = func(rows, *args, **kwargs)
-        last.update(rows=weakref.ref(rows), key=key, value=value)
-        return value
+        ref = state["rows"]
+        if ref is None or ref() is not rows:
+            state["rows"], state["values"] = weakref.ref(rows), {}
+        values = state["values"]
+        if key not in values:
+            values[key] = func(rows, *args, **kwargs)
+        return values[key]
     return wrapper
+
+
+@per_table
+def key_codes(rows: pd.DataFrame, column: str) -> np.ndarray:
+    """Integer codes of a key column (NPI, provider_key, location_key...), -1 where missing, built
+    once per table: grouping a million rows by integers costs a fraction of grouping by strings."""
+    codes, _ = pd.factorize(rows[column], use_na_sentinel=True)
+    return codes.astype(np.int64, copy=False)
+
+
+def distinct_count_per(group: np.ndarray, value: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """For integer codes ``group`` and ``value`` (-1 missing), the number of distinct values of each
+    group over the rows in ``mask``, spread back to every row (0 where the group is missing)."""
+    ok = (group >= 0) & (value >= 0)
+    if mask is not None:
+        ok &= np.asarray(mask, dtype=bool)
+    if not len(group):
+        return np.zeros(0, dtype=np.int64)
+    width = max(int(value.max()) + 1, 1)
+    pairs = np.unique(group[ok] * width + value[ok])
+    per_group = np.bincount(pairs // width, minlength=max(int(group.max()) + 1, 1))
+    return np.where(group >= 0, per_group[np.maximum(group, 0)], 0)
+
+
+def any_per(group: np.ndarray, flag: np.ndarray) -> np.ndarray:
+    """For integer codes ``group`` (-1 missing), whether any row of the group has ``flag``, spread
+    back to every row (False where the group is missing)."""
+    flag = np.asarray(flag, dtype=bool)
+    if not len(group):
+        return np.zeros(0, dtype=bool)
+    hit = np.zeros(max(int(group.max()) + 1, 1), dtype=bool)
+    hit[group[flag & (group >= 0)]] = True
+    return (group >= 0) & hit[np.maximum(group, 0)]
+
+
+def combine_codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Dense integer codes of the pairs (a, b) of two code arrays; -1 where either is missing."""
+    ok = (a >= 0) & (b >= 0)
+    out = np.full(len(a), -1, dtype=np.int64)
+    if ok.any():
+        out[ok] = pd.factorize(a[ok] * (int(b.max()) + 1) + b[ok])[0]
+    return out
