@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 
 import numpy as np
 import pandas as pd
@@ -27,7 +26,9 @@ from rapidfuzz.distance import Indel, JaroWinkler
 from rapidfuzz.process import cpdist
 
 from directory_audit.findings import VIOLATION_COLUMNS, violations
-from directory_audit.model import RAW_FIELDS
+from directory_audit.model import (RAW_FIELDS, any_per, combine_codes, distinct_count_per, key_codes, key_factor,
+                                   per_table)
+from directory_audit.normalize import building_key, fold_accents, location_key, per_unique
 from directory_audit.registry import check
 
 # --------------------------------------------------------------------------------------------------
@@ -144,8 +145,7 @@ NICKNAMES = _nickname_index()
 _NON_LETTERS = re.compile(r"[^A-Z ]+")
 
 
-def _fold(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+_fold = fold_accents
 
 
 def _filled(col: pd.Series) -> pd.Series:
@@ -156,16 +156,12 @@ def _filled(col: pd.Series) -> pd.Series:
 def name_key(col: pd.Series) -> pd.Series:
     """Upper case, accents folded, punctuation and spaces dropped: "O'Neil" and 'ONeil' -> 'ONEIL'.
     Computed once per distinct value."""
-    uniq = col.dropna().unique()
-    table = {u: _NON_LETTERS.sub("", _fold(str(u)).upper()).replace(" ", "") for u in uniq}
-    return _filled(col.map(table, na_action="ignore"))
+    return _filled(per_unique(col, lambda s: s.map(lambda u: _NON_LETTERS.sub("", _fold(str(u)).upper()).replace(" ", ""))))
 
 
 def first_key(col: pd.Series) -> pd.Series:
     """The given name only: 'Robert J.' -> 'ROBERT', 'J. Robert' -> 'JROBERT' is avoided by taking the
     longest word when the first word is an initial."""
-    uniq = col.dropna().unique()
-
     def one(v: str) -> str:
         words = [w for w in _NON_LETTERS.sub(" ", _fold(str(v)).upper()).split() if w]
         if not words:
@@ -173,11 +169,11 @@ def first_key(col: pd.Series) -> pd.Series:
         if len(words[0]) == 1 and len(words) > 1:   # 'J. Robert' goes by Robert
             return max(words[1:], key=len)
         return words[0]
-    return _filled(col.map({u: one(u) for u in uniq}, na_action="ignore"))
+    return _filled(per_unique(col, lambda s: s.map(one)))
 
 
 def nickname_group(first: pd.Series) -> pd.Series:
-    return first.map(lambda v: NICKNAMES.get(v, v)).astype(object)
+    return _filled(per_unique(first, lambda s: s.map(lambda v: NICKNAMES.get(v, v))))
 
 
 def first_name_scores(a: pd.Series, b: pd.Series) -> np.ndarray:
@@ -238,14 +234,16 @@ def name_pair_scores(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
 
 
 def _gender(col: pd.Series) -> pd.Series:
-    g = col.fillna("").astype(str).str.strip().str.upper().str[:1]
-    return g.where(g.isin(["M", "F"]), "").astype(object)
+    def one(values: pd.Series) -> pd.Series:
+        g = values.astype(str).str.strip().str.upper().str[:1]
+        return g.where(g.isin(["M", "F"]), "")
+    return _filled(per_unique(col, one))
 
 
 def _generation(suffix: pd.Series) -> pd.Series:
-    s = suffix.fillna("").astype(str).str.upper()
-    gen = s.str.extract(r"\b(JR|SR|II|III|IV)\b", expand=False)
-    return gen.fillna("").astype(object)
+    def one(values: pd.Series) -> pd.Series:
+        return values.astype(str).str.upper().str.extract(r"\b(JR|SR|II|III|IV)\b", expand=False).fillna("")
+    return _filled(per_unique(suffix, one))
 
 
 def person_frame(rows: pd.DataFrame) -> pd.DataFrame:
@@ -257,6 +255,15 @@ def person_frame(rows: pd.DataFrame) -> pd.DataFrame:
         "gender": _gender(rows["gender"]),
         "generation": _generation(rows["suffix"]),
     }, index=rows.index)
+
+
+@per_table
+def table_people(rows: pd.DataFrame) -> pd.DataFrame:
+    """``person_frame`` of every row of the table plus the nickname group of the first name, built
+    once per table and shared by the NPI-name and probable-duplicate checks."""
+    people = person_frame(rows)
+    people["group"] = nickname_group(people["first"])
+    return people
 
 
 def names_match(scores: pd.DataFrame, min_first: float, min_last: float) -> pd.Series:
@@ -278,17 +285,19 @@ _STREET_WORDS = {
 def street_key(line1: pd.Series, zip5: pd.Series) -> pd.Series:
     """The street address without its suite or unit, abbreviations unified, plus the ZIP:
     '123 North Main Street, Suite 200' / '123 N Main St #200' -> '123 N MAIN ST|97201'. A building
-    is the place two listings of one person share, whichever suite each names."""
-    def one(line: str) -> str:
-        text = re.sub(r"[^\w\s#]", " ", _fold(str(line)).upper()).replace("#", " # ")
-        words = [_STREET_WORDS.get(w, w) for w in text.split()]
-        text = " ".join(words)
-        text = re.sub(r"(?:^|\s)(?:STE|UNIT|APT|APARTMENT|RM|ROOM|FL|BLDG|DEPT|#)(?:\s.*)?$", "", text).strip()
-        return text
-    uniq = line1.dropna().unique()
-    key = line1.map({u: one(u) for u in uniq}, na_action="ignore").astype(object)
-    out = key.where(key.notna(), "") + "|" + zip5.astype(object).where(zip5.notna(), "").astype(str)
-    return out.where(key.notna() & (key != ""), None)
+    is the place two listings of one person share, whichever suite each names. The same key as
+    ``normalize.building_key`` of the table's ``location_key``."""
+    return building_key(location_key(line1, zip5))
+
+
+@per_table
+def table_buildings(rows: pd.DataFrame) -> np.ndarray:
+    """Integer code of each row's building (``street_key``), -1 where unknown: worked out once per
+    distinct location key, never per row."""
+    codes, uniques = key_factor(rows, "location_key")
+    buildings = building_key(pd.Series(np.asarray(uniques, dtype=object), dtype="object"))
+    building_codes = np.append(pd.factorize(buildings, use_na_sentinel=True)[0], -1)
+    return building_codes[codes]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -304,10 +313,34 @@ def _raw_columns(rows: pd.DataFrame) -> list[str]:
 
 
 def raw_row_hash(rows: pd.DataFrame) -> pd.Series:
-    """64-bit hash of every raw field of a row (not its record id): equal hashes are identical rows."""
-    cols = _raw_columns(rows)
-    frame = rows[cols].astype(object).where(rows[cols].notna(), "\x00")
-    return pd.util.hash_pandas_object(frame, index=False)
+    """64-bit hash of every raw field of a row (not its record id): equal hashes are identical rows.
+    A missing cell hashes as missing, apart from any text."""
+    return pd.util.hash_pandas_object(rows[_raw_columns(rows)], index=False)
+
+
+def _with_missing(codes: np.ndarray) -> np.ndarray:
+    """Codes where missing is one more value (two rows both without a location share that)."""
+    return np.where(codes >= 0, codes, int(codes.max()) + 1 if len(codes) else 0)
+
+
+@per_table
+def table_listings(rows: pd.DataFrame) -> np.ndarray:
+    """Integer code of each row's (provider, location) listing, a missing location being a value:
+    rows that are verbatim copies always share it, so only rows that share it need hashing."""
+    return combine_codes(_with_missing(key_codes(rows, "provider_key")), _with_missing(key_codes(rows, "location_key")))
+
+
+@per_table
+def table_row_hash(rows: pd.DataFrame) -> pd.Series:
+    """``raw_row_hash`` of the rows whose listing (provider and location) is listed more than once,
+    once per table (exact copies and same-NPI listings share it); 0 elsewhere, where no other row
+    can be identical."""
+    listing = table_listings(rows)
+    repeated = np.bincount(listing, minlength=max(int(listing.max()) + 1, 1))[listing] > 1 if len(rows) else listing > 0
+    out = pd.Series(np.zeros(len(rows), dtype=np.uint64), index=rows.index)
+    if repeated.any():
+        out[repeated] = raw_row_hash(rows[repeated]).to_numpy()
+    return out
 
 
 def _members_detail(rows: pd.DataFrame, group: pd.Series, limit: int = 50) -> pd.Series:
@@ -355,15 +388,18 @@ def exact_row(rows: pd.DataFrame) -> pd.DataFrame:
     others in its detail."""
     if rows.empty:
         return _empty()
-    h = raw_row_hash(rows)
-    mask = h.duplicated(keep=False)
+    h = table_row_hash(rows)
+    listing = table_listings(rows)
+    repeated = np.bincount(listing, minlength=max(int(listing.max()) + 1, 1))[listing] > 1
+    copy = pd.Series(combine_codes(listing, pd.factorize(h.to_numpy())[0]), index=rows.index)
+    mask = pd.Series(repeated, index=rows.index) & copy.duplicated(keep=False)
     if not mask.any():
         return _empty()
-    hit = rows[mask]
-    group = h[mask]
+    hit = rows.loc[mask, ["record_id"]]
+    group = copy[mask]
     detail = _members_detail(hit, group)
     counts = group.map(group.value_counts()).astype(str)
-    return violations(hit, field="(row)", observed=counts, expected="one row per provider-location",
+    return violations(rows, mask, field="(row)", observed=counts, expected="one row per provider-location",
                       detail=detail)
 
 
@@ -375,22 +411,22 @@ def npi_same_location(rows: pd.DataFrame) -> pd.DataFrame:
     unified) shows enrollees two listings that may disagree (accepting status, phone). Rows that are
     verbatim copies of each other are left to ``duplicate.exact_row``; a provider at two different
     locations is legitimate and not reported."""
-    sub = rows[rows["npi"].notna() & rows["location_key"].notna()]
-    if sub.empty:
+    if rows.empty:
         return _empty()
-    key = sub["npi"].astype(str) + "@" + sub["location_key"].astype(str)
-    dup = key.duplicated(keep=False)
-    sub, key = sub[dup], key[dup]
-    if sub.empty:
+    listing = combine_codes(key_codes(rows, "npi"), key_codes(rows, "location_key"))
+    listed = np.bincount(listing[listing >= 0], minlength=max(int(listing.max()) + 1, 1))
+    several = (listing >= 0) & (listed[np.maximum(listing, 0)] > 1)
+    if not several.any():
         return _empty()
-    h = raw_row_hash(sub)
-    distinct = h.groupby(key).transform("nunique")
-    sub, key = sub[distinct > 1], key[distinct > 1]
-    if sub.empty:
+    content = np.full(len(rows), -1, dtype=np.int64)
+    content[several] = pd.factorize(table_row_hash(rows).to_numpy()[several])[0]
+    mask = pd.Series(several & (distinct_count_per(listing, content) > 1), index=rows.index)
+    if not mask.any():
         return _empty()
+    key = pd.Series(listing, index=rows.index)[mask]
     counts = key.map(key.value_counts()).astype(str)
-    return violations(sub, field="npi", observed=counts, expected="one listing per NPI and location",
-                      detail=_members_detail(sub, key))
+    return violations(rows, mask, field="npi", observed=counts, expected="one listing per NPI and location",
+                      detail=_members_detail(rows.loc[mask, ["record_id"]], key))
 
 
 @check(id="duplicate.npi_name_conflict", factor="T2.i", severity="error",
@@ -401,33 +437,42 @@ def npi_name_conflict(rows: pd.DataFrame, min_first_score: float = 0.9, min_last
     last name scored as for probable duplicates, so Bob/Robert, initials, typos and transposed names
     still match) list someone under another person's NPI. Every individual row of that NPI is
     reported, the names it is listed under in ``observed``."""
-    ind = rows[(rows["provider_type"] == "individual") & rows["npi"].notna()]
-    if ind.empty:
+    npi = key_codes(rows, "npi")
+    individual = (rows["provider_type"] == "individual").to_numpy() & (npi >= 0)
+    if not individual.any():
         return _empty()
-    p = person_frame(ind)
-    p["npi"] = ind["npi"]
-    distinct = p.drop_duplicates(["npi", "first", "last", "middle", "gender", "generation"])
-    multi = distinct[distinct["npi"].duplicated(keep=False)]
-    if multi.empty:
+    parts = ["first", "last", "middle", "gender", "generation"]
+    people = table_people(rows)
+    # Only NPIs listed under more than one distinct name are compared, and each distinct name once.
+    name = np.full(len(rows), -1, dtype=np.int64)
+    who = people.loc[individual, parts]
+    code = pd.factorize(who[parts[0]])[0]
+    for part in parts[1:]:
+        code = combine_codes(code, pd.factorize(who[part])[0])
+    name[individual] = code
+    several = individual & (distinct_count_per(npi, name) > 1)
+    if not several.any():
         return _empty()
-    pairs = multi.reset_index().merge(multi.reset_index(), on="npi", suffixes=("_a", "_b"))
+    distinct = people.loc[several, parts].assign(npi=npi[several]).drop_duplicates()
+    pairs = distinct.reset_index().merge(distinct.reset_index(), on="npi", suffixes=("_a", "_b"))
     pairs = pairs[pairs["index_a"] < pairs["index_b"]]
-    left = pairs[[c + "_a" for c in ("first", "last", "middle", "gender", "generation")]]
-    right = pairs[[c + "_b" for c in ("first", "last", "middle", "gender", "generation")]]
-    left.columns = right.columns = ["first", "last", "middle", "gender", "generation"]
+    left = pairs[[c + "_a" for c in parts]]
+    right = pairs[[c + "_b" for c in parts]]
+    left.columns = right.columns = parts
     scores = name_pair_scores(left.reset_index(drop=True), right.reset_index(drop=True))
     # A middle name given once and not the other time, or differing, is not a conflict of identity.
     scores["middle_conflict"] = False
     ok = names_match(scores, min_first_score, min_last_score).to_numpy()
-    bad_npis = set(pairs.loc[~ok, "npi"])
-    if not bad_npis:
+    bad_npis = np.unique(pairs.loc[~ok, "npi"].to_numpy())
+    if not len(bad_npis):
         return _empty()
-    hit = ind[ind["npi"].isin(bad_npis)]
+    mask = pd.Series(individual & np.isin(npi, bad_npis), index=rows.index)
+    hit = rows.loc[mask, ["display_name", "npi"]]
     names = hit["display_name"].fillna("").astype(str)
     listed = names.groupby(hit["npi"]).agg(lambda s: " / ".join(dict.fromkeys(s)))
     observed = hit["npi"].map(listed)
-    return violations(hit, field="name", observed=observed,
-                      expected="one name per NPI", detail=_members_detail(hit, hit["npi"]))
+    return violations(rows, mask, field="name", observed=observed,
+                      expected="one name per NPI", detail=_members_detail(rows.loc[mask, ["record_id"]], hit["npi"]))
 
 
 @check(id="duplicate.npi_type_conflict", factor="T2.i", severity="error",
@@ -437,73 +482,79 @@ def npi_type_conflict(rows: pd.DataFrame) -> pd.DataFrame:
     """An NPI is either a person's (entity type 1) or an organization's (type 2). One NPI listed as
     an individual on one row and as a facility or group on another means one of the listings carries
     the wrong NPI. Every row of that NPI is reported."""
-    sub = rows[rows["npi"].notna() & rows["provider_type"].isin(["individual", "facility", "group"])]
-    if sub.empty:
+    npi = key_codes(rows, "npi")
+    ptype = rows["provider_type"]
+    individual = (ptype == "individual").to_numpy()
+    organization = ptype.isin(["facility", "group"]).to_numpy()
+    mask = pd.Series((individual | organization) & any_per(npi, individual) & any_per(npi, organization),
+                     index=rows.index)
+    if not mask.any():
         return _empty()
-    is_ind = (sub["provider_type"] == "individual")
-    per_npi = is_ind.groupby(sub["npi"]).agg(["any", "all"])
-    bad = per_npi.index[per_npi["any"] & ~per_npi["all"]]
-    hit = sub[sub["npi"].isin(bad)]
-    if hit.empty:
-        return _empty()
+    hit = rows.loc[mask, ["record_id", "npi", "provider_type", "provider_type_raw"]]
     types = hit["provider_type"].groupby(hit["npi"]).agg(lambda s: " and ".join(sorted(set(s))))
-    return violations(hit, field="provider_type", observed=hit["provider_type_raw"].fillna(hit["provider_type"]),
+    return violations(rows, mask, field="provider_type", observed=hit["provider_type_raw"].fillna(hit["provider_type"]),
                       expected=hit["npi"].map(types).radd("one provider type per NPI; listed as "),
                       detail=_members_detail(hit, hit["npi"]))
 
 
 def candidate_pairs(rows: pd.DataFrame, max_block: int = 200) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """Blocking: (people frame, candidate pairs i<j as positions into it, number of blocks skipped for
-    being larger than ``max_block``). A block is a place (street key or phone) and a name token (last
-    name key, or first-name nickname group)."""
-    ind = rows[(rows["provider_type"] == "individual")]
-    ind = ind[ind["last_name"].notna() | ind["first_name"].notna()]
-    if ind.empty:
-        return pd.DataFrame(), pd.DataFrame({"pos_a": [], "pos_b": []}, dtype="int64"), 0
-    people = person_frame(ind)
-    people["group"] = nickname_group(people["first"])
-    people["street"] = street_key(ind["address_line1"], ind["zip"])
-    people["phone"] = ind["phone"].astype(object)
-    people["npi"] = ind["npi"].astype(object)
-    people["record_id"] = ind["record_id"].astype(str)
-    people = people.reset_index(drop=True)
-    pos = np.arange(len(people))
-    keys = []
-    for place_col, tag in (("street", "A"), ("phone", "P")):
-        place = people[place_col]
-        has_place = place.notna().to_numpy()
-        for tok_col in ("last", "group"):
-            tok = people[tok_col].fillna("")
-            ok = has_place & (tok != "").to_numpy()
-            k = tag + ":" + place[ok].astype(str) + "/" + tok[ok].astype(str)
-            keys.append(pd.DataFrame({"key": k.to_numpy(), "pos": pos[ok]}))
-    blocks = pd.concat(keys, ignore_index=True)
-    codes, _ = pd.factorize(blocks["key"])
-    blocks = pd.DataFrame({"key": codes, "pos": blocks["pos"].to_numpy()})
-    sizes = blocks.groupby("key")["pos"].transform("size")
-    skipped = int(blocks.loc[sizes > max_block, "key"].nunique())
-    blocks = blocks[(sizes > 1) & (sizes <= max_block)]
-    pairs = blocks.merge(blocks, on="key", suffixes=("_a", "_b"))
-    pairs = pairs[pairs["pos_a"] < pairs["pos_b"]]
-    pairs = pairs[["pos_a", "pos_b"]].drop_duplicates().reset_index(drop=True)
+    being larger than ``max_block``). A block is a place (building or phone) and a name token (last
+    name key, or first-name nickname group). Every key is an integer code, so a million rows block
+    in integer operations. ``people["row"]`` is each person's position in ``rows``."""
+    individual = ((rows["provider_type"] == "individual") & (rows["last_name"].notna() | rows["first_name"].notna()))
+    positions = np.flatnonzero(individual.to_numpy())
+    no_pairs = pd.DataFrame({"pos_a": np.zeros(0, dtype=np.int64), "pos_b": np.zeros(0, dtype=np.int64)})
+    if not len(positions):
+        return pd.DataFrame(), no_pairs, 0
+    people = table_people(rows).iloc[positions].reset_index(drop=True)
+    people["row"] = positions
+    people["street"] = table_buildings(rows)[positions]
+    people["phone"] = key_codes(rows, "phone")[positions]
+    people["npi"] = key_codes(rows, "npi")[positions]
+    # One vocabulary for both name tokens, so a last name meets the same word given as a first name
+    # (Grace Howard / Howard Grace share the block of HOWARD).
+    n = len(people)
+    words = pd.concat([people["last"], people["group"]], ignore_index=True)
+    token = np.where((words != "").to_numpy(), pd.factorize(words)[0], -1)
+    person = np.concatenate([np.arange(n), np.arange(n)])
+    block_codes, block_pos, offset = [], [], 0
+    for place_col in ("street", "phone"):
+        place = np.tile(people[place_col].to_numpy(), 2)
+        block = combine_codes(place, token)
+        ok = block >= 0
+        block_codes.append(block[ok] + offset)
+        block_pos.append(person[ok])
+        offset += int(block.max()) + 1 if ok.any() else 0
+    blocks = np.concatenate(block_codes)
+    pos = np.concatenate(block_pos)
+    sizes = np.bincount(blocks, minlength=max(offset, 1))
+    skipped = int((sizes > max_block).sum())
+    keep = (sizes[blocks] > 1) & (sizes[blocks] <= max_block)
+    frame = pd.DataFrame({"key": blocks[keep], "pos": pos[keep]})
+    pairs = frame.merge(frame, on="key", suffixes=("_a", "_b"))
+    a, b = pairs["pos_a"].to_numpy(), pairs["pos_b"].to_numpy()
+    forward = a < b
+    pair_code = np.unique(a[forward] * len(people) + b[forward])   # one pair however many blocks share it
+    a, b = pair_code // len(people), pair_code % len(people)
     # Rows sharing an NPI are one provider; conflicts among them are the npi_* checks' business.
-    na = people["npi"].to_numpy(dtype=object)[pairs["pos_a"].to_numpy()]
-    nb = people["npi"].to_numpy(dtype=object)[pairs["pos_b"].to_numpy()]
-    same_npi = pd.notna(na) & pd.notna(nb) & (na == nb)
-    pairs = pairs[~same_npi].reset_index(drop=True)
-    return people, pairs, skipped
+    npi = people["npi"].to_numpy()
+    same_npi = (npi[a] >= 0) & (npi[a] == npi[b])
+    return people, pd.DataFrame({"pos_a": a[~same_npi], "pos_b": b[~same_npi]}), skipped
 
 
 def score_pairs(people: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
     """Per-field evidence for each candidate pair."""
-    a = people.iloc[pairs["pos_a"].to_numpy()].reset_index(drop=True)
-    b = people.iloc[pairs["pos_b"].to_numpy()].reset_index(drop=True)
+    pa, pb = pairs["pos_a"].to_numpy(), pairs["pos_b"].to_numpy()
+    a = people.iloc[pa].reset_index(drop=True)
+    b = people.iloc[pb].reset_index(drop=True)
     scores = name_pair_scores(a, b)
-    scores["same_address"] = (a["street"].notna() & (a["street"] == b["street"])).to_numpy()
-    scores["same_phone"] = (a["phone"].notna() & (a["phone"] == b["phone"])).to_numpy()
+    street, phone = people["street"].to_numpy(), people["phone"].to_numpy()
+    scores["same_address"] = (street[pa] >= 0) & (street[pa] == street[pb])
+    scores["same_phone"] = (phone[pa] >= 0) & (phone[pa] == phone[pb])
     scores["score"] = ((scores["first_name"] + scores["last_name"]) / 2).round(3)
-    scores["pos_a"] = pairs["pos_a"].to_numpy()
-    scores["pos_b"] = pairs["pos_b"].to_numpy()
+    scores["pos_a"] = pa
+    scores["pos_b"] = pb
     return scores
 
 
@@ -515,6 +566,10 @@ def probable_pairs(rows: pd.DataFrame, min_first_score: float = 0.9, min_last_sc
         return people, pairs.assign(score=pd.Series(dtype=float))
     scores = score_pairs(people, pairs)
     return people, scores[names_match(scores, min_first_score, min_last_score)].reset_index(drop=True)
+
+
+def _json_value(v):
+    return bool(v) if isinstance(v, np.bool_) else float(v)
 
 
 @check(id="duplicate.probable", factor="T2.i", severity="warning",
@@ -535,27 +590,26 @@ def probable(rows: pd.DataFrame, min_first_score: float = 0.9, min_last_score: f
     if matched.empty:
         return _empty()
     # Clusters over the people positions that appear in a matching pair.
-    nodes = np.unique(np.concatenate([matched["pos_a"].to_numpy(), matched["pos_b"].to_numpy()]))
-    local = {p: i for i, p in enumerate(nodes)}
-    a = np.array([local[p] for p in matched["pos_a"]])
-    b = np.array([local[p] for p in matched["pos_b"]])
-    labels = _union_find(a, b, len(nodes))
-    cluster_of = pd.Series(labels, index=nodes)
-    rid = people["record_id"]
-    matched["cluster"] = cluster_of.loc[matched["pos_a"]].to_numpy()
-    matched["a"] = rid.iloc[matched["pos_a"]].to_numpy()
-    matched["b"] = rid.iloc[matched["pos_b"]].to_numpy()
+    pa, pb = matched["pos_a"].to_numpy(), matched["pos_b"].to_numpy()
+    nodes, local = np.unique(np.concatenate([pa, pb]), return_inverse=True)
+    labels = _union_find(local[:len(pa)], local[len(pa):], len(nodes))
+    rid = rows["record_id"].to_numpy(dtype=object)[people["row"].to_numpy()]
+    matched["a"], matched["b"] = rid[pa], rid[pb]
     pair_cols = ["a", "b", "first_name", "last_name", "transposed", "same_address", "same_phone", "score"]
-    pair_lists = {k: g[pair_cols].to_dict(orient="records") for k, g in matched.groupby("cluster")}
-    member_rids = pd.Series(rid.iloc[nodes].to_numpy(), index=labels).groupby(level=0).agg(list)
-    details = {k: json.dumps({"cluster": f"C{k}", "members": member_rids[k], "pairs": pair_lists[k]},
-                             default=lambda v: bool(v) if isinstance(v, np.bool_) else float(v))
-               for k in member_rids.index}
-    hit_rids = rid.iloc[nodes].to_numpy()
-    hit = rows[rows["record_id"].astype(str).isin(set(hit_rids))]
-    by_rid = pd.Series(labels, index=hit_rids)
-    hit_labels = hit["record_id"].astype(str).map(by_rid)
-    size = hit_labels.map(hit_labels.value_counts())
-    return violations(hit, field="name", observed=hit["display_name"],
-                      expected=size.astype(str) + " listings",
-                      detail=hit_labels.map(details))
+    pair_lists: dict[int, list] = {}
+    for cluster, record in zip(labels[local[:len(pa)]], matched[pair_cols].to_dict(orient="records")):
+        pair_lists.setdefault(int(cluster), []).append(record)
+    members: dict[int, list] = {}
+    for cluster, record_id in zip(labels, rid[nodes]):
+        members.setdefault(int(cluster), []).append(record_id)
+    details = {k: json.dumps({"cluster": f"C{k}", "members": members[k], "pairs": pair_lists[k]}, default=_json_value)
+               for k in members}
+    row_positions = people["row"].to_numpy()[nodes]
+    hit_index = rows.index[row_positions]
+    cluster_size = {k: len(v) for k, v in members.items()}
+    mask = pd.Series(False, index=rows.index)
+    mask.iloc[row_positions] = True
+    by_row = pd.Series(labels, index=hit_index)
+    return violations(rows, mask, field="name", observed=rows["display_name"],
+                      expected=by_row.map(cluster_size).astype(str) + " listings",
+                      detail=by_row.map(details))

@@ -7,6 +7,7 @@ do not parse are left missing beside their raw text, where the checks find them.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ _STREET_WORDS = {
     "STREET": "ST", "AVENUE": "AVE", "AV": "AVE", "ROAD": "RD", "DRIVE": "DR", "BOULEVARD": "BLVD", "LANE": "LN",
     "COURT": "CT", "PLACE": "PL", "PARKWAY": "PKWY", "HIGHWAY": "HWY", "SUITE": "STE", "NORTH": "N", "SOUTH": "S",
     "EAST": "E", "WEST": "W", "NORTHEAST": "NE", "NORTHWEST": "NW", "SOUTHEAST": "SE", "SOUTHWEST": "SW",
-    "BUILDING": "BLDG", "FLOOR": "FL", "CIRCLE": "CIR", "TERRACE": "TER", "WAY": "WAY",
+    "BUILDING": "BLDG", "FLOOR": "FL", "CIRCLE": "CIR", "TERRACE": "TER", "WAY": "WAY", "SQUARE": "SQ",
 }
 
 
@@ -313,10 +314,31 @@ def parse_dates(col: pd.Series) -> pd.Series:
     return result.dt.tz_localize(None).dt.normalize()
 
 
+def fold_accents(text: str) -> str:
+    """'Peña' -> 'Pena': accents dropped so two spellings of one name or street compare equal."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
 def location_key(line1: pd.Series, zip5: pd.Series) -> pd.Series:
     """'123 N. Main Street, Suite 4' + 97201 -> '123 N MAIN ST STE 4|97201' for grouping by location."""
     def one(line: str) -> str:
-        words = re.sub(r"[^\w\s#]", " ", line.upper()).replace("#", " STE ").split()
+        words = re.sub(r"[^\w\s#]", " ", fold_accents(line).upper()).replace("#", " STE ").split()
         return " ".join(_STREET_WORDS.get(w, w) for w in words)
     key = _map_unique(line1, one)
     return (key + "|" + zip5.fillna("")).where(line1.notna(), None)
+
+
+# A location key's suite, unit, floor or building part, up to the ZIP.
+_SUITE_PART = re.compile(r"(?:^|\s)(?:STE|UNIT|APT|APARTMENT|RM|ROOM|FL|BLDG|DEPT)(?:\s[^|]*)?(?=\|)")
+
+
+def building_key(location_keys: pd.Series) -> pd.Series:
+    """A location key without its suite, unit or floor: '123 N MAIN ST STE 4|97201' ->
+    '123 N MAIN ST|97201', the building two listings of one office share whichever suite each
+    names. Missing when the key is, or when nothing but a suite was written."""
+    def strip(keys: pd.Series) -> pd.Series:
+        out = keys.str.replace(_SUITE_PART, "", regex=True).str.strip()
+        return out.where(~out.str.startswith("|"), None)
+    return per_unique(location_keys, strip)
