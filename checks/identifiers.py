@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from directory_audit.findings import violations
+from directory_audit.model import per_distinct
 from directory_audit.registry import check
 
 
@@ -30,8 +31,19 @@ def npi_check_digit_ok(npi: pd.Series) -> pd.Series:
     return pd.Series(result, index=npi.index)
 
 
-def _npi_shown(rows: pd.DataFrame) -> pd.Series:
-    return rows["npi_raw"].fillna("").astype(str).str.replace(r"[\s-]", "", regex=True).str.replace(r"\.0$", "", regex=True)
+def _shown(npi_raw: pd.Series) -> pd.Series:
+    """The NPI as written without spaces, dashes or Excel's trailing '.0'."""
+    return npi_raw.astype(str).str.replace(r"[\s-]", "", regex=True).str.replace(r"\.0$", "", regex=True)
+
+
+def _ten_digits(npi_raw: pd.Series) -> np.ndarray:
+    return _shown(npi_raw).str.fullmatch(r"\d{10}").fillna(False).to_numpy(dtype=bool)
+
+
+def _bad_check_digit(npi_raw: pd.Series) -> np.ndarray:
+    shown = _shown(npi_raw)
+    ten = shown.str.fullmatch(r"\d{10}").fillna(False).to_numpy(dtype=bool)
+    return ten & ~npi_check_digit_ok(shown.where(ten, "")).to_numpy()
 
 
 @check(id="identifier.npi_missing", factor="T2.i", severity="warning",
@@ -47,8 +59,8 @@ def npi_missing(rows: pd.DataFrame) -> pd.DataFrame:
        title="NPI is not 10 digits", message="NPI {observed!r} is not 10 digits")
 def npi_malformed(rows: pd.DataFrame) -> pd.DataFrame:
     """An NPI is exactly ten digits."""
-    shown = _npi_shown(rows)
-    mask = rows["npi_raw"].notna() & ~shown.str.fullmatch(r"\d{10}").fillna(False).astype(bool)
+    # judged once per distinct NPI as written
+    mask = ~per_distinct(rows, "npi_raw", _ten_digits, missing=True)
     return violations(rows, mask, field="npi", expected="10 digits")
 
 
@@ -57,9 +69,7 @@ def npi_malformed(rows: pd.DataFrame) -> pd.DataFrame:
 def npi_check_digit(rows: pd.DataFrame) -> pd.DataFrame:
     """A ten-digit NPI whose last digit is not the Luhn check digit over 80840 + the first nine
     digits is not an NPI at all: usually a typo."""
-    shown = _npi_shown(rows)
-    ten = shown.str.fullmatch(r"\d{10}").fillna(False).astype(bool)
-    mask = ten & ~npi_check_digit_ok(shown.where(ten, ""))
+    mask = per_distinct(rows, "npi_raw", _bad_check_digit, missing=False)
     return violations(rows, mask, field="npi", expected="a valid check digit")
 
 

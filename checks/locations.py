@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from directory_audit import geo, vocab
-from directory_audit.model import distinct_count_per, key_codes, per_table
+from directory_audit.model import distinct_count_per, key_codes, key_factor, per_distinct, per_table
 from directory_audit.findings import detail_json, violations
 from directory_audit.registry import check, metric
 from directory_audit.settings import Settings
@@ -102,37 +102,38 @@ def _zip_facts(rows: pd.DataFrame) -> pd.DataFrame:
 
 @per_table
 def _phone_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Phone facts per row at the cost of the distinct numbers: validity by one compiled NANP
-    pattern over distinct 10-digit numbers; area code region once per distinct area code and
-    exchange; phonenumbers itself only for what normalize could not read as 10 digits."""
-    raw = rows["phone_raw"]
-    e164 = rows["phone"]
-    out = pd.DataFrame({"phone_valid": False, "area_code": None, "phone_region": None}, index=rows.index)
-    out = out.astype({"area_code": object, "phone_region": object})
-    ten = e164.notna()
-    if ten.any():
+    """Phone facts per row at the cost of the distinct numbers as written: validity by one compiled
+    NANP pattern over the 10-digit numbers normalize read; area code region once per distinct area
+    code and exchange; phonenumbers itself only for what normalize could not read as 10 digits."""
+    codes, uniques = key_factor(rows, "phone_raw")
+    n = len(uniques)
+    valid = np.zeros(n, dtype=bool)
+    area_code = np.full(n, None, dtype=object)
+    region = np.full(n, None, dtype=object)
+    if n:
+        # normalize's E.164 of each distinct raw number, from the first row that shows it
+        first = np.zeros(n, dtype=np.int64)
+        seen = codes >= 0
+        first[codes[seen][::-1]] = np.flatnonzero(seen)[::-1]
+        e164 = pd.Series(rows["phone"].to_numpy(dtype=object)[first], dtype="object")
+        ten = e164.notna().to_numpy()
         national = e164[ten].str[2:]
-        distinct = pd.Series(national.unique())
-        valid = distinct.str.fullmatch(_nanp_number_pattern()).fillna(False).astype(bool)
-        good = distinct[valid.to_numpy()]
+        ok = national.str.fullmatch(_nanp_number_pattern()).fillna(False).to_numpy(dtype=bool)
+        good = national[ok]
         # region by area code + exchange: one real number of each prefix asks phonenumbers
-        firsts = good.groupby(good.str[:6]).first()
-        region = {prefix: phone_facts("+1" + number)[2] for prefix, number in firsts.items()}
-        valid_map = dict(zip(distinct, valid))
-        is_valid = national.map(valid_map).astype(bool)
-        out.loc[national.index, "phone_valid"] = is_valid
-        out.loc[national.index[is_valid.to_numpy()], "area_code"] = national[is_valid].str[:3]
-        out.loc[national.index[is_valid.to_numpy()], "phone_region"] = national[is_valid].str[:6].map(region)
-    other = raw.notna() & ~ten           # vanity letters, foreign numbers, fragments
-    if other.any():
-        distinct = other[other].index
-        facts = {p: phone_facts(str(p)) for p in raw[other].unique()}
-        f = raw[other].map(facts)
-        out.loc[distinct, "phone_valid"] = f.map(lambda t: t[0]).astype(bool)
-        out.loc[distinct, "area_code"] = f.map(lambda t: t[1])
-        out.loc[distinct, "phone_region"] = f.map(lambda t: t[2])
-    out["phone_valid"] = out["phone_valid"].astype(bool)
-    return out
+        prefixes = good.str[:6]
+        firsts = good.groupby(prefixes.to_numpy()).first()
+        by_prefix = {prefix: phone_facts("+1" + number)[2] for prefix, number in firsts.items()}
+        where_ten = np.flatnonzero(ten)
+        valid[where_ten] = ok
+        area_code[where_ten[ok]] = good.str[:3].to_numpy(dtype=object)
+        region[where_ten[ok]] = prefixes.map(by_prefix).to_numpy(dtype=object)
+        for i in np.flatnonzero(~ten):           # vanity letters, foreign numbers, fragments
+            valid[i], area_code[i], region[i] = phone_facts(str(uniques[i]))
+    at = np.where(codes >= 0, codes, n)          # a missing phone takes the trailing (False, None, None)
+    return pd.DataFrame({"phone_valid": np.append(valid, False)[at],
+                         "area_code": np.append(area_code, None)[at],
+                         "phone_region": np.append(region, None)[at]}, index=rows.index)
 
 
 # --- masks, shared by the checks and the metric ------------------------------------------------
@@ -177,16 +178,14 @@ def _zip_city_mismatch(rows: pd.DataFrame, facts: pd.DataFrame) -> pd.Series:
 
 @per_table
 def _po_box_lines(rows: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    def hits(col: pd.Series, pattern: re.Pattern) -> pd.Series:
-        distinct = col.dropna().unique()
-        table = {v: bool(pattern.search(v)) for v in distinct}
-        return col.map(table, na_action="ignore").astype("boolean").fillna(False).astype(bool)
-    l1 = hits(rows["address_line1_raw"], PO_BOX_PATTERN)
-    l2 = hits(rows["address_line2_raw"], PO_BOX_PATTERN)
+    def hits(column: str, pattern: re.Pattern) -> pd.Series:
+        return per_distinct(rows, column, lambda values: [bool(pattern.search(v)) for v in values], missing=False)
+    l1 = hits("address_line1_raw", PO_BOX_PATTERN)
+    l2 = hits("address_line2_raw", PO_BOX_PATTERN)
     # 'Box 306' under a street address is a hospital mail stop (Tufts Medical Center, 800 Washington
     # St, Box 306), not a post-office box: a bare 'Box N' in line 2 counts only without a street in line 1.
-    bare = hits(rows["address_line2_raw"], BARE_BOX)
-    street = hits(rows["address_line1_raw"], STREET_LINE)
+    bare = hits("address_line2_raw", BARE_BOX)
+    street = hits("address_line1_raw", STREET_LINE)
     return l1, l2 & ~(bare & street)
 
 

@@ -176,3 +176,18 @@ def combine_codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if ok.any():
         out[ok] = pd.factorize(a[ok] * (int(b.max()) + 1) + b[ok])[0]
     return out
+
+
+def per_distinct(rows: pd.DataFrame, column: str, func, missing=None) -> pd.Series:
+    """``func`` (distinct values as an object Series -> array-like of one result each) applied once
+    per distinct non-missing value of ``rows[column]`` and spread back to every row; ``missing`` where
+    the cell is missing. Shares ``key_factor``'s factorization with every other user of the column,
+    so a million rows cost a take, not a map."""
+    codes, uniques = key_factor(rows, column)
+    done = np.asarray(func(pd.Series(uniques, dtype="object"))) if len(uniques) else np.zeros(0, dtype=object)
+    if missing is not None and (not len(done) or done.dtype == object):
+        done = done.astype(np.asarray([missing]).dtype)
+    if missing is None and done.dtype != object:
+        done = done.astype(object)
+    spread = np.append(done, np.array([missing], dtype=done.dtype) if missing is not None else [None])
+    return pd.Series(spread[codes], index=rows.index)
