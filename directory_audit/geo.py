@@ -110,10 +110,14 @@ def county_keys(rows: pd.DataFrame, facts: pd.DataFrame | None = None) -> pd.Ser
     county; the listed state, else the ZIP's. Missing when either part is unknown."""
     facts = zip_facts(rows["zip"]) if facts is None else facts
     given = rows["county"] if "county" in rows.columns else pd.Series(None, index=rows.index, dtype="object")
-    given = given.astype("object").str.strip().str.replace(_COUNTY_SUFFIX, "", regex=True)
-    # A directory's 'MULTNOMAH' or 'multnomah' is written the way the ZIP data writes it.
-    given = given.where(~(given.str.isupper() | given.str.islower()).fillna(False).astype(bool), given.str.title())
-    given = given.where(given.notna() & (given != ""), None)
+    def clean(values: pd.Series) -> pd.Series:
+        values = values.astype(str).str.strip().str.replace(_COUNTY_SUFFIX, "", regex=True)
+        # A directory's 'MULTNOMAH' or 'multnomah' is written the way the ZIP data writes it.
+        values = values.where(~(values.str.isupper() | values.str.islower()).fillna(False).astype(bool),
+                              values.str.title())
+        return values.where(values != "", None)
+    from .normalize import per_unique   # normalize imports nothing of geo; imported here to keep geo light
+    given = per_unique(given, clean)
     county = given.where(given.notna(), facts["zip_county"])
     state = location_state(rows, facts)
     key = state.astype("object") + ":" + county.astype("object")
