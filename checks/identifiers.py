@@ -31,21 +31,6 @@ def npi_check_digit_ok(npi: pd.Series) -> pd.Series:
     return pd.Series(result, index=npi.index)
 
 
-def _shown(npi_raw: pd.Series) -> pd.Series:
-    """The NPI as written without spaces, dashes or Excel's trailing '.0'."""
-    return npi_raw.astype(str).str.replace(r"[\s-]", "", regex=True).str.replace(r"\.0$", "", regex=True)
-
-
-def _ten_digits(npi_raw: pd.Series) -> np.ndarray:
-    return _shown(npi_raw).str.fullmatch(r"\d{10}").fillna(False).to_numpy(dtype=bool)
-
-
-def _bad_check_digit(npi_raw: pd.Series) -> np.ndarray:
-    shown = _shown(npi_raw)
-    ten = shown.str.fullmatch(r"\d{10}").fillna(False).to_numpy(dtype=bool)
-    return ten & ~npi_check_digit_ok(shown.where(ten, "")).to_numpy()
-
-
 @check(id="identifier.npi_missing", factor="T2.i", severity="warning",
        title="NPI missing for an individual", message="individual provider listed without an NPI")
 def npi_missing(rows: pd.DataFrame) -> pd.DataFrame:
@@ -59,8 +44,8 @@ def npi_missing(rows: pd.DataFrame) -> pd.DataFrame:
        title="NPI is not 10 digits", message="NPI {observed!r} is not 10 digits")
 def npi_malformed(rows: pd.DataFrame) -> pd.DataFrame:
     """An NPI is exactly ten digits."""
-    # judged once per distinct NPI as written
-    mask = ~per_distinct(rows, "npi_raw", _ten_digits, missing=True)
+    # normalize keeps the NPI only when, spaces and dashes dropped, it is ten digits
+    mask = rows["npi_raw"].notna() & rows["npi"].isna()
     return violations(rows, mask, field="npi", expected="10 digits")
 
 
@@ -69,7 +54,8 @@ def npi_malformed(rows: pd.DataFrame) -> pd.DataFrame:
 def npi_check_digit(rows: pd.DataFrame) -> pd.DataFrame:
     """A ten-digit NPI whose last digit is not the Luhn check digit over 80840 + the first nine
     digits is not an NPI at all: usually a typo."""
-    mask = per_distinct(rows, "npi_raw", _bad_check_digit, missing=False)
+    # judged once per distinct NPI (normalize's ten digits), the factorization shared with other checks
+    mask = per_distinct(rows, "npi", lambda npis: ~npi_check_digit_ok(npis).to_numpy(), missing=False)
     return violations(rows, mask, field="npi", expected="a valid check digit")
 
 

@@ -359,10 +359,11 @@ def outside_service_area(rows: pd.DataFrame, settings: Settings) -> pd.DataFrame
     keys = geo.table_county_keys(rows)
     served = {c.split(":", 1)[0].strip().upper() + ":" + (geo.county_name(c.split(":", 1)[1]) or "").upper()
               for c in settings.service_area_counties}
-    in_county = keys.fillna("").str.upper().isin(served)
-    mask = state.notna() & ~state.isin(settings.service_area_states) & ~in_county
-    observed = rows["state_raw"].where(rows["state_raw"].notna(), state)
-    expected = "county " + keys.fillna("unknown") + "; served: " + ", ".join(settings.service_area_states) \
+    outside = state.notna() & ~state.isin(settings.service_area_states)
+    in_county = keys[outside].fillna("").str.upper().isin(served)
+    mask = outside & ~in_county.reindex(rows.index, fill_value=False)
+    observed = rows["state_raw"][mask].where(rows["state_raw"][mask].notna(), state[mask])
+    expected = "county " + keys[mask].fillna("unknown") + "; served: " + ", ".join(settings.service_area_states) \
         + (" and " + str(len(served)) + " listed counties" if served else "")
     return violations(rows, mask, field="state", observed=observed, expected=expected)   # county is in expected
 

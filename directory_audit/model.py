@@ -153,7 +153,7 @@ def distinct_count_per(group: np.ndarray, value: np.ndarray, mask: np.ndarray | 
     if not len(group):
         return np.zeros(0, dtype=np.int64)
     width = max(int(value.max()) + 1, 1)
-    pairs = np.unique(group[ok] * width + value[ok])
+    pairs = pd.unique(group[ok] * width + value[ok])   # hashing, not sorting: several times faster
     per_group = np.bincount(pairs // width, minlength=max(int(group.max()) + 1, 1))
     return np.where(group >= 0, per_group[np.maximum(group, 0)], 0)
 
