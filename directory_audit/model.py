@@ -190,4 +190,4 @@ def per_distinct(rows: pd.DataFrame, column: str, func, missing=None) -> pd.Seri
     if missing is None and done.dtype != object:
         done = done.astype(object)
     spread = np.append(done, np.array([missing], dtype=done.dtype) if missing is not None else [None])
-    return pd.Series(spread[codes], index=rows.index)
+    return pd.Series(spread[codes], index=rows.index, dtype=spread.dtype)
