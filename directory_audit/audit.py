@@ -2,6 +2,7 @@
 and the reports call this and nothing else."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections import Counter
@@ -65,6 +66,9 @@ def audit(source: str, settings: Settings, format: str = "auto", progress: Progr
     with progress.task("normalizing"):
         table = normalize(loaded.frame)
     stages["normalize"] = time.perf_counter() - t
+    # The canonical table keeps every raw value beside its normalized one; the raw frame is not
+    # needed again, and at a million rows it is hundreds of MB.
+    loaded = dataclasses.replace(loaded, frame=loaded.frame.iloc[0:0])
 
     t = time.perf_counter()
     context = AuditContext(settings=settings, reference=load_reference(settings, table["npi"]),

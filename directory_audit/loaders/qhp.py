@@ -188,7 +188,8 @@ def _stream_providers(path: Path, label: str, shown: str, progress: Progress):
 
     def flush() -> None:
         if buf["record_id"]:
-            chunks.append(pd.DataFrame(buf, columns=COLUMNS))
+            # Arrow-backed strings: a chunk of Python str objects costs about five times the bytes.
+            chunks.append(pd.DataFrame(buf, columns=COLUMNS).astype("str"))
             for c in COLUMNS:
                 buf[c] = []
 
