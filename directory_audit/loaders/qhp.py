@@ -24,8 +24,9 @@ from ..progress import Progress
 from ..settings import Settings
 from . import LoadResult, problems_frame, sha256_of
 
-CHUNK_ROWS = 100_000
+CHUNK_ROWS = 20_000
 COLUMNS = list(SOURCE_COLUMNS) + list(RAW_FIELDS)
+SHARED = ("plan_ids", "network_ids")
 
 
 class _CountingReader:
@@ -185,11 +186,17 @@ def _stream_providers(path: Path, label: str, shown: str, progress: Progress):
     chunks: list[pd.DataFrame] = []
     buf: dict[str, list] = {c: [] for c in COLUMNS}
     problems: list[dict[str, str]] = []
+    # A provider's plan list repeats on each of its locations and most providers of an issuer list the
+    # same plans: one string object per distinct list, not one per row, keeps a 2 GB file (whose bytes
+    # are mostly plans arrays) from costing gigabytes of identical plan-id strings.
+    shared: dict[str, str] = {}
 
     def flush() -> None:
         if buf["record_id"]:
             # Arrow-backed strings: a chunk of Python str objects costs about five times the bytes.
-            chunks.append(pd.DataFrame(buf, columns=COLUMNS).astype("str"))
+            # Plan and network lists stay Python objects, each distinct list held once (see below).
+            chunks.append(pd.DataFrame({c: pd.Series(buf[c], dtype=object if c in SHARED else "str")
+                                        for c in COLUMNS}))
             for c in COLUMNS:
                 buf[c] = []
 
@@ -199,6 +206,9 @@ def _stream_providers(path: Path, label: str, shown: str, progress: Progress):
             for i, provider in enumerate(ijson.items(reader, "item", use_float=True)):
                 for row in _provider_rows(provider, f"{label}[{i}]", problems):
                     row["source_file"] = shown
+                    for c in SHARED:
+                        if row.get(c) is not None:
+                            row[c] = shared.setdefault(row[c], row[c])
                     for c in COLUMNS:
                         buf[c].append(row.get(c))
                 if len(buf["record_id"]) >= CHUNK_ROWS:
