@@ -15,11 +15,13 @@ from directory_audit.registry import check
 
 def npi_check_digit_ok(npi: pd.Series) -> pd.Series:
     """Vectorised Luhn test of 10-digit NPI strings; False for anything else."""
-    s = npi.fillna("").astype(str)
-    ok_shape = s.str.fullmatch(r"\d{10}").fillna(False).to_numpy(dtype=bool)
+    s = npi.astype("object").where(npi.notna(), "")
+    # ASCII digits only: Python's \d would also take other scripts' digits, which are no NPI
+    ok_shape = s.str.fullmatch(r"[0-9]{10}").fillna(False).to_numpy(dtype=bool)
     result = np.zeros(len(s), dtype=bool)
     if ok_shape.any():
-        digits = np.frombuffer("".join(s[ok_shape]).encode("ascii"), dtype=np.uint8).reshape(-1, 10) - 48
+        # fixed-width bytes: one buffer of n x 10 digit characters, no per-value Python work
+        digits = np.asarray(s[ok_shape].to_numpy(dtype=object), dtype="S10").view(np.uint8).reshape(-1, 10) - 48
         body = digits[:, :9].astype(np.int64)
         # Double every other digit starting with the rightmost of the nine (positions 8, 6, 4, 2, 0).
         doubled = body.copy()
@@ -77,8 +79,6 @@ def npi_type_mismatch(rows: pd.DataFrame) -> pd.DataFrame:
 # Offline cross-checks against reference files the user supplies: NPPES (--nppes) and the OIG LEIE
 # (--leie). The loaders (directory_audit/loaders/reference.py) have already filtered them to the
 # directory's NPIs; here every comparison is a column operation over rows joined on the NPI.
-
-import json as _json  # noqa: E402
 
 from rapidfuzz.distance import JaroWinkler as _JaroWinkler  # noqa: E402
 from rapidfuzz import fuzz as _fuzz  # noqa: E402

@@ -100,11 +100,17 @@ def _zip_facts(rows: pd.DataFrame) -> pd.DataFrame:
     return geo.table_zip_facts(rows)
 
 
+@functools.lru_cache(maxsize=1)
+def _e164_pattern() -> re.Pattern:
+    return re.compile(r"\+1(?:" + _nanp_number_pattern().pattern + ")")
+
+
 @per_table
 def _phone_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Phone facts per row at the cost of the distinct numbers as written: validity by one compiled
-    NANP pattern over the 10-digit numbers normalize read; area code region once per distinct area
-    code and exchange; phonenumbers itself only for what normalize could not read as 10 digits."""
+    NANP pattern over the 10-digit numbers normalize read; the region once per distinct area code
+    (NANP area codes never cross a state or country line); phonenumbers itself only for one number
+    of each area code and for what normalize could not read as 10 digits."""
     codes, uniques = key_factor(rows, "phone_raw")
     n = len(uniques)
     valid = np.zeros(n, dtype=bool)
@@ -117,23 +123,26 @@ def _phone_table(rows: pd.DataFrame) -> pd.DataFrame:
         first[codes[seen][::-1]] = np.flatnonzero(seen)[::-1]
         e164 = pd.Series(rows["phone"].to_numpy(dtype=object)[first], dtype="object")
         ten = e164.notna().to_numpy()
-        national = e164[ten].str[2:]
-        ok = national.str.fullmatch(_nanp_number_pattern()).fillna(False).to_numpy(dtype=bool)
-        good = national[ok]
-        # region by area code + exchange: one real number of each prefix asks phonenumbers
-        prefixes = good.str[:6]
-        firsts = good.groupby(prefixes.to_numpy()).first()
-        by_prefix = {prefix: phone_facts("+1" + number)[2] for prefix, number in firsts.items()}
         where_ten = np.flatnonzero(ten)
+        ok = e164[ten].str.fullmatch(_e164_pattern()).fillna(False).to_numpy(dtype=bool)
+        good = e164[ten][ok].to_numpy(dtype=object)
         valid[where_ten] = ok
-        area_code[where_ten[ok]] = good.str[:3].to_numpy(dtype=object)
-        region[where_ten[ok]] = prefixes.map(by_prefix).to_numpy(dtype=object)
+        if len(good):
+            # '+1AAA...' as fixed-width bytes: the area code is characters 2-4, no string slicing
+            areas, at_area = np.unique(np.asarray(good, dtype="S12").view(np.uint8).reshape(-1, 12)[:, 2:5]
+                                       .copy().view("S3").ravel(), return_inverse=True)
+            example = np.zeros(len(areas), dtype=np.int64)
+            example[at_area[::-1]] = np.arange(len(good))[::-1]
+            area_text = np.array([a.decode("ascii") for a in areas], dtype=object)
+            area_region = np.array([phone_facts(good[i])[2] for i in example], dtype=object)
+            area_code[where_ten[ok]] = area_text[at_area.ravel()]
+            region[where_ten[ok]] = area_region[at_area.ravel()]
         for i in np.flatnonzero(~ten):           # vanity letters, foreign numbers, fragments
             valid[i], area_code[i], region[i] = phone_facts(str(uniques[i]))
     at = np.where(codes >= 0, codes, n)          # a missing phone takes the trailing (False, None, None)
     return pd.DataFrame({"phone_valid": np.append(valid, False)[at],
                          "area_code": np.append(area_code, None)[at],
-                         "phone_region": np.append(region, None)[at]}, index=rows.index)
+                         "phone_region": np.append(region, None)[at]}, index=rows.index, copy=False)
 
 
 # --- masks, shared by the checks and the metric ------------------------------------------------

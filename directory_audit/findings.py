@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import pandas as pd

@@ -99,13 +99,22 @@ def split_multi(values: pd.Series) -> pd.Series:
 
 
 def explode_multi(rows: pd.DataFrame, column: str) -> pd.DataFrame:
-    """One row per value of a | joined column, other columns repeated; rows with no value dropped."""
-    col = rows[column].astype(object)
+    """One row per value of a | joined column, other columns repeated; rows with no value dropped.
+    Row order and index are kept (a row's values in the order written)."""
+    codes, uniques = pd.factorize(rows[column].astype(object), use_na_sentinel=True)
     # split each distinct value once: a million rows carry only their vocabulary's worth of values
-    lists = {v: v.split(MULTI_SEP) for v in col.dropna().unique()}
-    out = rows.assign(**{column: col.map(lists, na_action="ignore")}).explode(column)
-    values = out[column].astype(object)
-    return out[values.notna() & (values != "")]
+    parts = [[p for p in str(v).split(MULTI_SEP) if p] for v in uniques]
+    lengths = np.array([len(p) for p in parts] + [0], dtype=np.int64)        # trailing 0: missing
+    flat = np.array([p for ps in parts for p in ps], dtype=object)
+    starts = np.concatenate([[0], np.cumsum(lengths[:-1])])
+    per_row = np.where(codes >= 0, codes, len(uniques))
+    repeats = lengths[per_row]
+    row_at = np.repeat(np.arange(len(rows)), repeats)
+    # k-th value of a row: its value's first part plus k
+    k = np.arange(len(row_at)) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+    out = rows.iloc[row_at].copy()
+    out[column] = flat[starts[per_row[row_at]] + k] if len(row_at) else np.zeros(0, dtype=object)
+    return out
 
 
 def per_table(func):

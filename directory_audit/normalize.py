@@ -58,6 +58,51 @@ def per_unique_frame(col: pd.Series, func) -> pd.DataFrame:
     return pd.DataFrame(values.take(codes, axis=0), index=col.index, columns=done.columns, dtype="object")
 
 
+class Coded:
+    """A column as (integer codes, distinct values): codes -1 where missing. normalize factorizes
+    each raw field once and derives every normalized field from the distinct values, so a million
+    rows pay for one factorization per field, not one per derived column."""
+    __slots__ = ("codes", "values", "index")
+
+    def __init__(self, codes: np.ndarray, values: pd.Series, index: pd.Index):
+        self.codes, self.values, self.index = codes, values, index
+
+    @classmethod
+    def of(cls, col: pd.Series) -> "Coded":
+        """The column's distinct values stripped, blank ones missing (cells equal once stripped
+        share one code)."""
+        codes, uniques = pd.factorize(col, use_na_sentinel=True)
+        cleaned = _clean_values(pd.Series(np.asarray(uniques, dtype=object), dtype="object"))
+        to_clean, values = pd.factorize(cleaned, use_na_sentinel=True)
+        codes = np.where(codes >= 0, np.append(to_clean, -1)[codes], -1)
+        return cls(codes.astype(np.int64, copy=False), pd.Series(np.asarray(values, dtype=object), dtype="object"),
+                   col.index)
+
+    @classmethod
+    def missing(cls, index: pd.Index) -> "Coded":
+        return cls(np.full(len(index), -1, dtype=np.int64), pd.Series([], dtype="object"), index)
+
+    def spread(self, values=None) -> pd.Series:
+        """Per-distinct ``values`` (default: the distinct values themselves) back to every row."""
+        done = self.values if values is None else values
+        done = pd.Series(done) if not isinstance(done, pd.Series) else done
+        arr = done.astype("object").where(done.notna(), None).to_numpy(dtype=object)
+        return pd.Series(np.append(arr, None).take(np.where(self.codes >= 0, self.codes, len(arr))),
+                         index=self.index, dtype="object")
+
+    def apply(self, func) -> pd.Series:
+        """``func`` (vectorised, distinct values -> one result each) spread back to every row."""
+        return self.spread(func(self.values))
+
+    def apply_frame(self, func) -> pd.DataFrame:
+        done = func(self.values)
+        return pd.DataFrame({c: self.spread(done[c]) for c in done.columns}, index=self.index)
+
+    def map(self, func) -> pd.Series:
+        """A plain function once per distinct value."""
+        return self.apply(lambda s: s.map(func, na_action="ignore"))
+
+
 def _clean(col: pd.Series) -> pd.Series:
     """Strip whitespace; blank cells become missing. Keeps object dtype so None stays None."""
     return per_unique(col, _clean_values)
@@ -102,98 +147,128 @@ def _split_one_line_address(line: str) -> tuple[str | None, str | None, str | No
     return street or None, tagged["PlaceName"].strip(" ,"), tagged["StateName"].strip(" ,."), tagged["ZipCode"]
 
 
-def _split_one_line_addresses(f: dict[str, pd.Series]) -> None:
+def _split_one_line_addresses(f: dict[str, pd.Series]) -> bool:
     """Where a row has an address but no city, state or ZIP, read them out of the address cell
-    (directories and scraped pages often give one line). The raw cell stays in address_line1_raw."""
+    (directories and scraped pages often give one line). The raw cell stays in address_line1_raw.
+    True when any row was split."""
     need = f["address_line1"].notna() & f["city"].isna() & f["state"].isna() & f["zip"].isna()
     if not need.any():
-        return
+        return False
     parts = f["address_line1"][need].map(_split_one_line_address)
     parsed = parts[parts.map(lambda t: t[0] is not None)]
+    if parsed.empty:
+        return False
     for i, field in enumerate(("address_line1", "city", "state", "zip")):
         col = f[field].astype("object").copy()
         col.loc[parsed.index] = parsed.map(lambda t: t[i])
         f[field] = col
+    return True
+
+
+def _group_codes(*codes: np.ndarray) -> np.ndarray:
+    """Dense codes of the combinations of several code arrays, missing (-1) a value of its own."""
+    key = np.asarray(codes[0], dtype=np.int64) + 1
+    for more in codes[1:]:
+        more = np.asarray(more, dtype=np.int64) + 1
+        key = pd.factorize(key * (int(more.max(initial=0)) + 1) + more)[0].astype(np.int64)
+    return key
+
+
+def _first_rows(group: np.ndarray) -> np.ndarray:
+    """Row position of each group's first row, groups numbered 0..k-1."""
+    first = np.zeros(int(group.max(initial=-1)) + 1, dtype=np.int64)
+    first[group[::-1]] = np.arange(len(group))[::-1]
+    return first
 
 
 def normalize(raw: pd.DataFrame) -> pd.DataFrame:
     """Canonical table from a raw frame; see ``model.CANONICAL_COLUMNS`` for what each column holds."""
     raw = raw.reset_index(drop=True)
-    n = len(raw)
-    out = pd.DataFrame(index=raw.index)
+    index = raw.index
+    out = pd.DataFrame(index=index)
     for c in SOURCE_COLUMNS:
         out[c] = raw[c].astype("object") if c in raw.columns else None
-    f = {name: (_clean(raw[name]) if name in raw.columns else pd.Series([None] * n, dtype="object"))
-         for name in RAW_FIELDS}
+    coded = {name: Coded.of(raw[name]) if name in raw.columns else Coded.missing(index) for name in RAW_FIELDS}
+    f = {name: c.spread() for name, c in coded.items()}
     for name, col in f.items():
         out[f"{name}_raw"] = col
-    _split_one_line_addresses(f)
-    for name in ("city", "state", "zip"):     # the parts read out of a one-line address are its raw text
-        out[f"{name}_raw"] = f[name]
+    if _split_one_line_addresses(f):
+        for name in ("address_line1", "city", "state", "zip"):
+            coded[name] = Coded.of(f[name])
+        for name in ("city", "state", "zip"):     # the parts read out of a one-line address are their raw text
+            out[f"{name}_raw"] = f[name]
 
     # Identifiers: a 10-digit NPI after dropping spaces and dashes; anything else stays only raw.
-    out["npi"] = per_unique(f["npi"], _npi_values)
-    out["npi_entity_type"] = per_unique(f["npi_entity_type"], lambda s: s.str.extract(r"([12])", expand=False))
+    out["npi"] = coded["npi"].apply(_npi_values)
+    out["npi_entity_type"] = coded["npi_entity_type"].apply(lambda s: s.str.extract(r"([12])", expand=False))
 
     # Names: parts when given, else parsed from one full-name cell.
-    parts = {k: f[k] for k in ("prefix", "first_name", "middle_name", "last_name", "suffix")}
+    names = ("prefix", "first_name", "middle_name", "last_name", "suffix")
+    parts = {k: f[k] for k in names}
+    parts_coded = {k: coded[k] for k in names}
     full = f["name"]
     need = full.notna() & parts["last_name"].isna() & parts["first_name"].isna()
     if need.any():
         parsed = _parse_full_names(full[need])
-        for k in parts:
+        for k in names:
             parts[k] = parts[k].astype("object")
             parts[k].loc[need] = parsed[k]
+            parts_coded[k] = Coded.of(parts[k])
     for k, v in parts.items():
         out[k] = v
 
-    ptype = _map_unique(f["provider_type"], lambda v: vocab.PROVIDER_TYPE_VALUES.get(v.strip().lower().strip(".")))
+    ptype = coded["provider_type"].map(lambda v: vocab.PROVIDER_TYPE_VALUES.get(v.strip().lower().strip(".")))
     has_person = out["last_name"].notna() | out["first_name"].notna()
     facility_name = f["facility_name"]
+    facility_coded = coded["facility_name"]
     # A one-cell name with no person parts and a facility-type row is the facility's name.
-    facility_name = facility_name.where(facility_name.notna() | ~((ptype == "facility") & full.notna() & ~has_person), full)
+    from_full = facility_name.isna() & (ptype == "facility") & full.notna() & ~has_person
+    if from_full.any():
+        facility_name = facility_name.where(~from_full, full)
+        facility_coded = Coded.of(facility_name)
     out["facility_name"] = facility_name
     inferred = np.where(has_person, "individual", np.where(facility_name.notna(), "facility", "unknown"))
-    out["provider_type"] = ptype.where(ptype.notna(), pd.Series(inferred, index=raw.index)).astype("object")
-    out["display_name"] = _display_names(out)
+    out["provider_type"] = ptype.where(ptype.notna(), pd.Series(inferred, index=index)).astype("object")
+    out["display_name"] = _display_names(out, [parts_coded[k].codes for k in names[1:]] + [facility_coded.codes])
     out["gender"] = f["gender"]
 
     # Specialties: NUCC codes from code cells and from names that match the code set.
-    codes, names = _specialties(f["specialties"])
-    out["specialty_codes"] = codes
-    out["specialty_names"] = names
+    specialties = coded["specialties"].apply_frame(_specialties)
+    out["specialty_codes"] = specialties["codes"]
+    out["specialty_names"] = specialties["names"]
 
     # Location.
     out["address_line1"] = f["address_line1"]
     out["address_line2"] = f["address_line2"]
-    out["city"] = per_unique(f["city"], lambda s: s.str.upper().str.replace(r"\s+", " ", regex=True))
-    out["state"] = per_unique(f["state"], lambda s: s.str.upper().str.strip(". ").map(
+    out["city"] = coded["city"].apply(lambda s: s.str.upper().str.replace(r"\s+", " ", regex=True))
+    out["state"] = coded["state"].apply(lambda s: s.str.upper().str.strip(". ").map(
         lambda v: vocab.STATE_NAMES.get(v, v), na_action="ignore"))
-    out["zip"] = per_unique(f["zip"], lambda s: s.str.replace(r"\.0$", "", regex=True).str.extract(_ZIP)["zip"])
-    out["zip4"] = per_unique(f["zip"], lambda s: s.str.replace(r"\.0$", "", regex=True).str.extract(_ZIP)["zip4"])
-    out["county"] = per_unique(f["county"], lambda s: s.str.replace(r"(?i)\s+county$", "", regex=True))
-    phone, ext = per_unique_frame(f["phone"], lambda s: pd.concat(_phones(s), axis=1)).T.to_numpy()
-    phone = pd.Series(phone, index=raw.index, dtype="object")
-    ext = pd.Series(ext, index=raw.index, dtype="object")
-    out["phone"] = phone
-    out["phone_extension"] = ext
+    zips = coded["zip"].apply_frame(lambda s: s.str.replace(r"\.0$", "", regex=True).str.extract(_ZIP))
+    out["zip"] = zips["zip"]
+    out["zip4"] = zips["zip4"]
+    out["county"] = coded["county"].apply(lambda s: s.str.replace(r"(?i)\s+county$", "", regex=True))
+    phones = coded["phone"].apply_frame(lambda s: pd.concat(_phones(s), axis=1, keys=["phone", "ext"]))
+    out["phone"] = phones["phone"]
+    out["phone_extension"] = phones["ext"]
 
     # Open practice.
-    out["accepting_status"] = _map_unique(f["accepting_status"], vocab.accepting_status).fillna("unknown")
-    out["provider_accepting_status"] = _map_unique(f["provider_accepting_status"], vocab.accepting_status).fillna("unknown")
+    out["accepting_status"] = coded["accepting_status"].map(vocab.accepting_status).fillna("unknown")
+    out["provider_accepting_status"] = coded["provider_accepting_status"].map(vocab.accepting_status).fillna("unknown")
 
     # Languages: recognized tags, and what was written but is not a language.
-    out["languages"] = per_unique(f["languages"], lambda s: s.map(lambda v: _languages(v)[0]))
-    out["languages_unrecognized"] = per_unique(f["languages"], lambda s: s.map(lambda v: _languages(v)[1]))
+    languages = coded["languages"].apply_frame(
+        lambda s: pd.DataFrame(s.map(_languages).tolist(), columns=["tags", "bad"], index=s.index))
+    out["languages"] = languages["tags"]
+    out["languages_unrecognized"] = languages["bad"]
 
-    out["plan_ids"] = _map_unique(f["plan_ids"], lambda v: _join(ID_SEPARATORS.split(v)))
-    out["network_ids"] = _map_unique(f["network_ids"], lambda v: _join(x.strip() for x in SPECIALTY_SEPARATORS.split(v)))
-    codes, uniques = pd.factorize(f["last_updated"], use_na_sentinel=True)
-    dates = parse_dates(pd.Series(np.asarray(uniques, dtype=object), dtype="object"))
-    out["last_updated"] = pd.Series(np.append(dates.to_numpy(), np.datetime64("NaT")).take(codes),
-                                    index=raw.index).astype(dates.dtype)
+    out["plan_ids"] = coded["plan_ids"].map(lambda v: _join(ID_SEPARATORS.split(v)))
+    out["network_ids"] = coded["network_ids"].map(lambda v: _join(x.strip() for x in SPECIALTY_SEPARATORS.split(v)))
+    dates = parse_dates(coded["last_updated"].values)
+    out["last_updated"] = pd.Series(np.append(dates.to_numpy(), np.datetime64("NaT")).take(
+        np.where(coded["last_updated"].codes >= 0, coded["last_updated"].codes, len(dates))), index=index
+    ).astype(dates.dtype)
 
-    out["location_key"] = location_key(out["address_line1"], out["zip"])
+    out["location_key"] = _location_keys(coded["address_line1"], coded["zip"], zips["zip"])
     named = per_unique(out["display_name"].where(out["npi"].isna()), lambda s: "name:" + s.str.upper())
     out["provider_key"] = out["npi"].where(out["npi"].notna(), named.where(named.notna(), "name:"))
     # Text columns stay object dtype even when every value is missing (an all-missing column would
@@ -243,16 +318,24 @@ def _parse_full_names(full: pd.Series) -> pd.DataFrame:
     return res.astype("object").where(res.notna(), None)
 
 
-def _display_names(out: pd.DataFrame) -> pd.Series:
-    person = (out["first_name"].fillna("") + " " + out["middle_name"].fillna("") + " " + out["last_name"].fillna(""))
-    person = per_unique(person, lambda s: s.str.replace(r"\s+", " ", regex=True).str.strip())
-    person = person.where(out["suffix"].isna(), person + ", " + out["suffix"].fillna(""))
-    name = person.where(person != "", out["facility_name"])
-    name = name.where(out["provider_type"] != "facility", out["facility_name"].where(out["facility_name"].notna(), name))
-    return name.where(name.notna() & (name != ""), None)
+def _display_names(out: pd.DataFrame, name_codes: list[np.ndarray]) -> pd.Series:
+    """'First Middle Last, Suffix', else the facility name; a facility row shows its facility name.
+    Built once per distinct combination of the name parts (``name_codes``: first, middle, last,
+    suffix, facility name), not once per row."""
+    group = _group_codes(*name_codes, (out["provider_type"] == "facility").to_numpy())
+    at = _first_rows(group)
+    one = out.iloc[at][["first_name", "middle_name", "last_name", "suffix", "facility_name", "provider_type"]]
+    person = (one["first_name"].fillna("") + " " + one["middle_name"].fillna("") + " " + one["last_name"].fillna(""))
+    person = person.str.replace(r"\s+", " ", regex=True).str.strip()
+    person = person.where(one["suffix"].isna(), person + ", " + one["suffix"].fillna(""))
+    name = person.where(person != "", one["facility_name"])
+    name = name.where(one["provider_type"] != "facility", one["facility_name"].where(one["facility_name"].notna(), name))
+    name = name.where(name.notna() & (name != ""), None).to_numpy(dtype=object)
+    return pd.Series(name[group], index=out.index, dtype="object")
 
 
-def _specialties(col: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _specialties(cells: pd.Series) -> pd.DataFrame:
+    """Distinct specialty cells -> their NUCC codes and names (columns ``codes``, ``names``)."""
     by_code, by_name = vocab.nucc()
 
     def one(cell: str) -> tuple[str | None, str | None]:
@@ -274,19 +357,28 @@ def _specialties(col: pd.Series) -> tuple[pd.Series, pd.Series]:
                     names.append(part)
         return _join(codes), _join(names)
 
-    mapped = _map_unique(col, one)
-    return mapped.map(lambda t: t[0], na_action="ignore"), mapped.map(lambda t: t[1], na_action="ignore")
+    return pd.DataFrame([one(c) for c in cells], columns=["codes", "names"], index=cells.index)
 
 
 def _phones(col: pd.Series) -> tuple[pd.Series, pd.Series]:
     """E.164 for 10-digit NANP numbers (leading 1 allowed); the extension apart. Validity is a check."""
-    ext = col.str.extract(_PHONE_EXT)["ext"]
-    body = col.str.replace(_PHONE_EXT, "", regex=True)
-    digits = body.str.replace(r"\D", "", regex=True)
-    digits = digits.where(~(digits.str.len().eq(11) & digits.str.startswith("1")), digits.str[1:])
-    ok = digits.str.fullmatch(r"\d{10}").fillna(False).astype(bool)
-    phone = ("+1" + digits).where(ok, None)
-    return phone.astype("object"), ext.astype("object").where(ext.notna(), None)
+    col = col.astype("object")
+    ext = pd.Series(None, index=col.index, dtype="object")
+    body = col
+    # only a cell with a letter or '#' can carry an extension: the (slow) pattern reads just those
+    lettered = col.str.contains(r"[A-Za-z#]", regex=True).fillna(False).to_numpy(dtype=bool)
+    if lettered.any():
+        ext[lettered] = col[lettered].str.extract(_PHONE_EXT)["ext"]
+        body = col.copy()
+        body[lettered] = col[lettered].str.replace(_PHONE_EXT, "", regex=True)
+    # Arrow strings: the digit filter runs in C++ (RE2, ASCII digits only), not once per value in Python
+    digits = body.astype("str").str.replace(r"[^0-9]+", "", regex=True)
+    eleven = digits.str.len().eq(11) & digits.str.startswith("1")
+    digits = digits.where(~eleven, digits.str.slice(1))
+    ok = digits.str.len().eq(10).fillna(False).to_numpy(dtype=bool)
+    phone = pd.Series(None, index=col.index, dtype="object")
+    phone[ok] = ("+1" + digits[ok]).to_numpy(dtype=object)
+    return phone.where(phone.notna(), None), ext.where(ext.notna(), None)
 
 
 def _languages(cell: str) -> tuple[str | None, str | None]:
@@ -321,13 +413,27 @@ def fold_accents(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
+def _street_key(line: str) -> str:
+    """'123 N. Main Street, Suite 4' -> '123 N MAIN ST STE 4'."""
+    words = re.sub(r"[^\w\s#]", " ", fold_accents(line).upper()).replace("#", " STE ").split()
+    return " ".join(_STREET_WORDS.get(w, w) for w in words)
+
+
 def location_key(line1: pd.Series, zip5: pd.Series) -> pd.Series:
     """'123 N. Main Street, Suite 4' + 97201 -> '123 N MAIN ST STE 4|97201' for grouping by location."""
-    def one(line: str) -> str:
-        words = re.sub(r"[^\w\s#]", " ", fold_accents(line).upper()).replace("#", " STE ").split()
-        return " ".join(_STREET_WORDS.get(w, w) for w in words)
-    key = _map_unique(line1, one)
+    key = _map_unique(line1, _street_key)
     return (key + "|" + zip5.fillna("")).where(line1.notna(), None)
+
+
+def _location_keys(line1: Coded, zip_raw: Coded, zip5: pd.Series) -> pd.Series:
+    """``location_key`` built once per distinct (address, ZIP as written) pair."""
+    pair = _group_codes(line1.codes, zip_raw.codes)
+    at = _first_rows(pair)
+    street = line1.values.map(_street_key).to_numpy(dtype=object) if len(line1.values) else np.zeros(0, dtype=object)
+    has_line = line1.codes[at] >= 0
+    keys = pd.Series(np.where(has_line, np.append(street, "")[line1.codes[at]], ""), dtype="object")
+    keys = (keys + "|" + zip5.iloc[at].fillna("").to_numpy(dtype=object)).where(has_line, None)
+    return pd.Series(keys.to_numpy(dtype=object)[pair], index=zip5.index, dtype="object")
 
 
 # A location key's suite, unit, floor or building part, up to the ZIP.

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .findings import FINDING_COLUMNS, VIOLATION_COLUMNS, empty_findings
 from .progress import Progress
-from .registry import RESERVED_PARAMS, CheckSpec, MetricSpec
+from .registry import CheckSpec, MetricSpec
 from .settings import Settings
 
 

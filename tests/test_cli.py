@@ -1,6 +1,5 @@
 """The directory-audit command: exit codes 0/1/2, the three outputs, the catalogue, clear errors."""
 import json
-import os
 import subprocess
 import sys
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "fixtures" / "oregon"

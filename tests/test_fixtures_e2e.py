@@ -1,7 +1,6 @@
 """End to end on the bundled Oregon directory, in every format: the audit finds exactly the planted
 defects (fixtures/oregon/planted_defects.csv) for every registered check, and nothing on clean records."""
 import functools
-import json
 
 import pandas as pd
 import pytest

@@ -1,6 +1,5 @@
 """Properties of the whole check suite over arbitrary directory rows: no check crashes, the findings
 always have the finding columns, and one injected bad value gives exactly one finding."""
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings as hyp, strategies as st
 

@@ -1,11 +1,10 @@
 """The check catalogue: metadata validated at import, every factor item accounted for, the public API pinned."""
-import pandas as pd
 import pytest
 
 import directory_audit
 from directory_audit.factors import FACTOR_ITEMS
 from directory_audit.findings import FINDING_COLUMNS, Severity, violations
-from directory_audit.registry import CHECKS, check, load_catalogue, select
+from directory_audit.registry import check, load_catalogue, select
 from directory_audit.runner import AuditContext, run_checks
 
 

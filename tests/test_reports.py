@@ -1,7 +1,6 @@
 """The factor evidence reports: rendered from real audit runs, parsed, and compared with summary.json."""
 from __future__ import annotations
 
-import copy
 import json
 import re
 import time

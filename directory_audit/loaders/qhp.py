@@ -10,7 +10,6 @@ column chunks, so memory follows the number of provider-locations, not the size 
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
