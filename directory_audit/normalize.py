@@ -205,7 +205,6 @@ def normalize(raw: pd.DataFrame) -> pd.DataFrame:
     # Names: parts when given, else parsed from one full-name cell.
     names = ("prefix", "first_name", "middle_name", "last_name", "suffix")
     parts = {k: f[k] for k in names}
-    parts_coded = {k: coded[k] for k in names}
     full = f["name"]
     need = full.notna() & parts["last_name"].isna() & parts["first_name"].isna()
     if need.any():
@@ -213,23 +212,20 @@ def normalize(raw: pd.DataFrame) -> pd.DataFrame:
         for k in names:
             parts[k] = parts[k].astype("object")
             parts[k].loc[need] = parsed[k]
-            parts_coded[k] = Coded.of(parts[k])
     for k, v in parts.items():
         out[k] = v
 
     ptype = coded["provider_type"].map(lambda v: vocab.PROVIDER_TYPE_VALUES.get(v.strip().lower().strip(".")))
     has_person = out["last_name"].notna() | out["first_name"].notna()
     facility_name = f["facility_name"]
-    facility_coded = coded["facility_name"]
     # A one-cell name with no person parts and a facility-type row is the facility's name.
     from_full = facility_name.isna() & (ptype == "facility") & full.notna() & ~has_person
     if from_full.any():
         facility_name = facility_name.where(~from_full, full)
-        facility_coded = Coded.of(facility_name)
     out["facility_name"] = facility_name
     inferred = np.where(has_person, "individual", np.where(facility_name.notna(), "facility", "unknown"))
     out["provider_type"] = ptype.where(ptype.notna(), pd.Series(inferred, index=index)).astype("object")
-    out["display_name"] = _display_names(out, [parts_coded[k].codes for k in names[1:]] + [facility_coded.codes])
+    out["display_name"] = _display_names(out)
     out["gender"] = f["gender"]
 
     # Specialties: NUCC codes from code cells and from names that match the code set.
@@ -318,20 +314,37 @@ def _parse_full_names(full: pd.Series) -> pd.DataFrame:
     return res.astype("object").where(res.notna(), None)
 
 
-def _display_names(out: pd.DataFrame, name_codes: list[np.ndarray]) -> pd.Series:
+def _arrow_text(col: pd.Series):
+    import pyarrow as pa
+    return pa.array(col.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+
+
+# whitespace other than a plain space (Python's \s and Unicode spaces such as the no-break space)
+_ODD_SPACE = r"[\t\n\r\f\v\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+
+
+def _display_names(out: pd.DataFrame) -> pd.Series:
     """'First Middle Last, Suffix', else the facility name; a facility row shows its facility name.
-    Built once per distinct combination of the name parts (``name_codes``: first, middle, last,
-    suffix, facility name), not once per row."""
-    group = _group_codes(*name_codes, (out["provider_type"] == "facility").to_numpy())
-    at = _first_rows(group)
-    one = out.iloc[at][["first_name", "middle_name", "last_name", "suffix", "facility_name", "provider_type"]]
-    person = (one["first_name"].fillna("") + " " + one["middle_name"].fillna("") + " " + one["last_name"].fillna(""))
-    person = person.str.replace(r"\s+", " ", regex=True).str.strip()
-    person = person.where(one["suffix"].isna(), person + ", " + one["suffix"].fillna(""))
-    name = person.where(person != "", one["facility_name"])
-    name = name.where(one["provider_type"] != "facility", one["facility_name"].where(one["facility_name"].notna(), name))
-    name = name.where(name.notna() & (name != ""), None).to_numpy(dtype=object)
-    return pd.Series(name[group], index=out.index, dtype="object")
+    Built with Arrow's string kernels: nearly every row of a large directory has a name of its own,
+    so there is no vocabulary to save on and the per-row work has to run in C++."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    first, middle, last = (pc.fill_null(_arrow_text(out[c]), "") for c in ("first_name", "middle_name", "last_name"))
+    # joining only the parts that are there: no doubled spaces to collapse in the usual case
+    person = pc.if_else(pc.equal(middle, ""), pc.binary_join_element_wise(first, last, " "),
+                        pc.binary_join_element_wise(first, middle, last, " "))
+    person = pc.utf8_trim_whitespace(person)
+    odd = pc.or_(pc.match_substring(person, "  "), pc.match_substring_regex(person, _ODD_SPACE))
+    if pc.any(odd).as_py():
+        person = pc.utf8_trim_whitespace(pc.replace_substring_regex(person, r"(?:\s|" + _ODD_SPACE + ")+", " "))
+    suffix = _arrow_text(out["suffix"])
+    person = pc.if_else(pc.is_null(suffix), person, pc.binary_join_element_wise(person, suffix, ", "))
+    facility = _arrow_text(out["facility_name"])
+    is_facility = pa.array((out["provider_type"] == "facility").to_numpy(dtype=bool))
+    name = pc.if_else(pc.equal(person, ""), facility, person)
+    name = pc.if_else(pc.and_(is_facility, pc.is_valid(facility)), facility, name)
+    name = pc.if_else(pc.equal(name, ""), pa.scalar(None, pa.string()), name)
+    return pd.Series(name.to_numpy(zero_copy_only=False), index=out.index, dtype="object")
 
 
 def _specialties(cells: pd.Series) -> pd.DataFrame:
