@@ -15,6 +15,7 @@ from . import __version__
 from .factors import FACTOR_ITEMS
 from .findings import Severity
 from .loaders import LoadResult, load
+from .model import share_key_factors
 from .normalize import normalize
 from .progress import Progress
 from .registry import METRICS, load_catalogue, select
@@ -64,7 +65,9 @@ def audit(source: str, settings: Settings, format: str = "auto", progress: Progr
     stages["load"] = time.perf_counter() - t
     t = time.perf_counter()
     with progress.task("normalizing"):
-        table = normalize(loaded.frame)
+        factors: dict = {}
+        table = normalize(loaded.frame, factors=factors)
+    share_key_factors(table, factors)      # the checks group by these keys; normalize already hashed them
     stages["normalize"] = time.perf_counter() - t
     # The canonical table keeps every raw value beside its normalized one; the raw frame is not
     # needed again, and at a million rows it is hundreds of MB.

@@ -126,16 +126,25 @@ def per_table(func):
     import weakref
     state: dict = {"rows": None, "values": {}}
 
-    @functools.wraps(func)
-    def wrapper(rows: pd.DataFrame, *args, **kwargs):
-        key = (args, tuple(sorted(kwargs.items())))
+    def values_for(rows: pd.DataFrame) -> dict:
         ref = state["rows"]
         if ref is None or ref() is not rows:
             state["rows"], state["values"] = weakref.ref(rows), {}
-        values = state["values"]
+        return state["values"]
+
+    @functools.wraps(func)
+    def wrapper(rows: pd.DataFrame, *args, **kwargs):
+        key = (args, tuple(sorted(kwargs.items())))
+        values = values_for(rows)
         if key not in values:
             values[key] = func(rows, *args, **kwargs)
         return values[key]
+
+    def seed(rows: pd.DataFrame, *args, value, **kwargs) -> None:
+        """Store what ``func(rows, *args, **kwargs)`` would return, computed elsewhere for less."""
+        values_for(rows)[(args, tuple(sorted(kwargs.items())))] = value
+
+    wrapper.seed = seed
     return wrapper
 
 
@@ -146,6 +155,13 @@ def key_factor(rows: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]
     grouping by strings."""
     codes, uniques = pd.factorize(rows[column], use_na_sentinel=True)
     return codes.astype(np.int64, copy=False), np.asarray(uniques, dtype=object)
+
+
+def share_key_factors(rows: pd.DataFrame, factors: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    """Hand ``key_factor`` the factorizations normalize already made of ``rows`` (see
+    ``normalize(raw, factors=...)``); only for a table nobody changes afterwards."""
+    for column, value in factors.items():
+        key_factor.seed(rows, column, value=value)
 
 
 def key_codes(rows: pd.DataFrame, column: str) -> np.ndarray:

@@ -82,6 +82,19 @@ class Coded:
     def missing(cls, index: pd.Index) -> "Coded":
         return cls(np.full(len(index), -1, dtype=np.int64), pd.Series([], dtype="object"), index)
 
+    def derive(self, done: pd.Series) -> "Coded":
+        """The Coded of a column derived value by value (``done``: one result per distinct value).
+        Its codes equal ``pd.factorize`` of the derived column (first appearance order)."""
+        to_new, values = pd.factorize(done.astype("object").where(done.notna(), None), use_na_sentinel=True)
+        codes = np.where(self.codes >= 0, np.append(to_new, -1)[self.codes], -1)
+        return Coded(codes.astype(np.int64, copy=False), pd.Series(np.asarray(values, dtype=object), dtype="object"),
+                     self.index)
+
+    @property
+    def factor(self) -> tuple[np.ndarray, np.ndarray]:
+        """(codes, distinct values) in ``model.key_factor``'s shape."""
+        return self.codes, self.values.to_numpy(dtype=object)
+
     def spread(self, values=None) -> pd.Series:
         """Per-distinct ``values`` (default: the distinct values themselves) back to every row."""
         done = self.values if values is None else values
@@ -181,8 +194,17 @@ def _first_rows(group: np.ndarray) -> np.ndarray:
     return first
 
 
-def normalize(raw: pd.DataFrame) -> pd.DataFrame:
-    """Canonical table from a raw frame; see ``model.CANONICAL_COLUMNS`` for what each column holds."""
+# Key columns the checks group by; normalize has their factorizations almost for free.
+SHARED_FACTORS = ("npi", "phone", "location_key", "provider_key", "phone_raw", "languages_raw",
+                  "address_line1_raw", "address_line2_raw")
+
+
+def normalize(raw: pd.DataFrame, factors: dict | None = None) -> pd.DataFrame:
+    """Canonical table from a raw frame; see ``model.CANONICAL_COLUMNS`` for what each column holds.
+
+    When ``factors`` is a dict, it receives ``column -> (codes, distinct values)`` for the key
+    columns in SHARED_FACTORS, exactly what ``pd.factorize`` of each column gives; the audit hands
+    them to ``model.key_factor`` so the checks do not hash a million strings again."""
     raw = raw.reset_index(drop=True)
     index = raw.index
     out = pd.DataFrame(index=index)
@@ -190,6 +212,7 @@ def normalize(raw: pd.DataFrame) -> pd.DataFrame:
         out[c] = raw[c].astype("object") if c in raw.columns else None
     coded = {name: Coded.of(raw[name]) if name in raw.columns else Coded.missing(index) for name in RAW_FIELDS}
     f = {name: c.spread() for name, c in coded.items()}
+    shared = {f"{name}_raw": coded[name] for name in RAW_FIELDS}
     for name, col in f.items():
         out[f"{name}_raw"] = col
     if _split_one_line_addresses(f):
@@ -199,7 +222,9 @@ def normalize(raw: pd.DataFrame) -> pd.DataFrame:
             out[f"{name}_raw"] = f[name]
 
     # Identifiers: a 10-digit NPI after dropping spaces and dashes; anything else stays only raw.
-    out["npi"] = coded["npi"].apply(_npi_values)
+    npi = coded["npi"].derive(_npi_values(coded["npi"].values))
+    shared["npi"] = npi
+    out["npi"] = npi.spread()
     out["npi_entity_type"] = coded["npi_entity_type"].apply(lambda s: s.str.extract(r"([12])", expand=False))
 
     # Names: parts when given, else parsed from one full-name cell.
@@ -244,6 +269,7 @@ def normalize(raw: pd.DataFrame) -> pd.DataFrame:
     out["zip4"] = zips["zip4"]
     out["county"] = coded["county"].apply(lambda s: s.str.replace(r"(?i)\s+county$", "", regex=True))
     phones = coded["phone"].apply_frame(lambda s: pd.concat(_phones(s), axis=1, keys=["phone", "ext"]))
+    shared["phone"] = coded["phone"].derive(_phones(coded["phone"].values)[0])
     out["phone"] = phones["phone"]
     out["phone_extension"] = phones["ext"]
 
@@ -264,15 +290,32 @@ def normalize(raw: pd.DataFrame) -> pd.DataFrame:
         np.where(coded["last_updated"].codes >= 0, coded["last_updated"].codes, len(dates))), index=index
     ).astype(dates.dtype)
 
-    out["location_key"] = _location_keys(coded["address_line1"], coded["zip"], zips["zip"])
-    named = per_unique(out["display_name"].where(out["npi"].isna()), lambda s: "name:" + s.str.upper())
-    out["provider_key"] = out["npi"].where(out["npi"].notna(), named.where(named.notna(), "name:"))
+    shared["location_key"] = _location_keys(coded["address_line1"], coded["zip"], zips["zip"])
+    out["location_key"] = shared["location_key"].spread()
+    shared["provider_key"] = _provider_keys(npi, out["display_name"])
+    out["provider_key"] = shared["provider_key"].spread()
     # Text columns stay object dtype even when every value is missing (an all-missing column would
     # otherwise come out float and break the checks' .str accessors).
     text_cols = [c for c in out.columns if c != "last_updated" and out[c].dtype != object]
     if text_cols:
         out[text_cols] = out[text_cols].astype(object).where(out[text_cols].notna(), None)
+    if factors is not None:
+        factors.update({c: shared[c].factor for c in SHARED_FACTORS})
     return out
+
+
+def _provider_keys(npi: Coded, display_name: pd.Series) -> Coded:
+    """The NPI, else 'name:' + the upper-cased display name ('name:' alone when there is none)."""
+    no_npi = npi.codes < 0
+    named = Coded.of(display_name.where(no_npi, None))
+    named_keys = "name:" + named.values.str.upper()
+    # NPIs keep their codes; each distinct name key comes after them, missing names share 'name:'
+    by_name, name_values = pd.factorize(pd.concat([named_keys, pd.Series(["name:"])], ignore_index=True))
+    combined = np.where(no_npi, len(npi.values) + by_name[np.where(named.codes >= 0, named.codes, len(named.values))],
+                        npi.codes)
+    codes, at = pd.factorize(combined)
+    values = np.concatenate([npi.values.to_numpy(dtype=object), np.asarray(name_values, dtype=object)])[at]
+    return Coded(codes.astype(np.int64, copy=False), pd.Series(values, dtype="object"), npi.index)
 
 
 def _npi_values(col: pd.Series) -> pd.Series:
@@ -438,7 +481,7 @@ def location_key(line1: pd.Series, zip5: pd.Series) -> pd.Series:
     return (key + "|" + zip5.fillna("")).where(line1.notna(), None)
 
 
-def _location_keys(line1: Coded, zip_raw: Coded, zip5: pd.Series) -> pd.Series:
+def _location_keys(line1: Coded, zip_raw: Coded, zip5: pd.Series) -> Coded:
     """``location_key`` built once per distinct (address, ZIP as written) pair."""
     pair = _group_codes(line1.codes, zip_raw.codes)
     at = _first_rows(pair)
@@ -446,7 +489,7 @@ def _location_keys(line1: Coded, zip_raw: Coded, zip5: pd.Series) -> pd.Series:
     has_line = line1.codes[at] >= 0
     keys = pd.Series(np.where(has_line, np.append(street, "")[line1.codes[at]], ""), dtype="object")
     keys = (keys + "|" + zip5.iloc[at].fillna("").to_numpy(dtype=object)).where(has_line, None)
-    return pd.Series(keys.to_numpy(dtype=object)[pair], index=zip5.index, dtype="object")
+    return Coded(pair, keys, zip5.index).derive(keys)
 
 
 # A location key's suite, unit, floor or building part, up to the ZIP.

@@ -79,3 +79,57 @@ def test_per_distinct_on_an_all_missing_column_keeps_the_missing_value_type():
     rows = pd.DataFrame({"npi": [None, None]}, dtype=object)
     out = per_distinct(rows, "npi", lambda v: [True] * len(v), missing=False)
     assert out.dtype == bool and out.tolist() == [False, False]
+
+
+# --- normalize's factorizations, handed to key_factor by the audit ---------------------------------
+
+import pathlib
+
+import pytest
+
+from directory_audit.loaders import load
+from directory_audit.normalize import SHARED_FACTORS, normalize
+from directory_audit.settings import load_settings
+
+FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "oregon"
+
+
+def _raw_frames():
+    settings = load_settings(as_of="2026-11-01", fail_on="never")
+    for path in (FIXTURES / "directory.csv", FIXTURES / "directory.xlsx", FIXTURES / "qhp" / "index.json"):
+        yield load(str(path), settings).frame
+    # one-line addresses, full names without parts, NPIs with dashes, blank-looking cells, no NPI at all
+    yield pd.DataFrame({
+        "record_id": ["a:2", "a:3", "a:4", "a:5", "a:6", "a:7"], "source_format": "csv", "source_file": "a",
+        "npi": ["1234-567-893", None, "  ", "1234567893", None, None],
+        "name": ["Smith, Jane, MD", "Dr. Bob Lee", "Clinic One", "JANE SMITH", "Clinic One", None],
+        "provider_type": ["individual", "individual", "facility", "individual", "facility", "facility"],
+        "address_line1": ["1 Main St, Portland, OR 97201", "1 Main Street", " 1 Main St ", None, "2 Oak Ave", "2 Oak Ave"],
+        "zip": [None, "97201", "97201-1234", "97202", "97201", None],
+        "phone": ["503-555-0100", "(503) 555-0100 x1", "bad", None, "5035550100", " "],
+        "languages": ["Spanish", "spanish ", None, "", "N/A", "Spanish"],
+    })
+
+
+@pytest.mark.parametrize("raw", list(_raw_frames()), ids=["csv", "xlsx", "qhp", "edge"])
+def test_normalize_factors_equal_pandas_factorize(raw):
+    factors: dict = {}
+    table = normalize(raw, factors=factors)
+    assert set(factors) == set(SHARED_FACTORS)
+    for column, (codes, uniques) in factors.items():
+        want_codes, want_uniques = pd.factorize(table[column], use_na_sentinel=True)
+        assert codes.tolist() == want_codes.tolist(), column
+        assert list(uniques) == list(want_uniques), column
+
+
+def test_seeded_factors_are_what_key_factor_returns():
+    from directory_audit.model import share_key_factors
+    raw = next(_raw_frames())
+    factors: dict = {}
+    table = normalize(raw, factors=factors)
+    share_key_factors(table, factors)
+    assert key_factor(table, "location_key") is factors["location_key"]
+    assert key_codes(table, "npi").tolist() == pd.factorize(table["npi"])[0].tolist()
+    # another table does not see them
+    other = table.copy()
+    assert key_factor(other, "npi") is not factors["npi"]
