@@ -89,7 +89,7 @@ def language_tag(value: str) -> str | None:
     for candidate in (text, _fold(text)):
         try:
             return langcodes.find(candidate).to_tag()
-        except (LookupError, UnicodeDecodeError):   # language_data trie fails on some byte prefixes
+        except (LookupError, UnicodeDecodeError, SystemError):   # language_data trie fails on some byte prefixes
             pass
     if _CODE_FORM.match(key):
         try:

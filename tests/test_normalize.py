@@ -41,6 +41,7 @@ def test_accepting_status_vocabulary(raw, status):
     ("Chinese (Mandarin)", "cmn", None), ("Cantonese", "yue", None), ("English/Somali", "en|so", None),
     ("Spanish and Tagalog", "es|tl", None), ("Yes", None, "Yes"), ("N/A", None, "N/A"),
     ("Spanish, Elvish", "es", "Elvish"),
+    ("\x00\U0001af03", None, "\x00\U0001af03"),     # crashed language_data's trie (SystemError); found by hypothesis
 ])
 def test_languages_normalize_names_codes_and_tags(raw, tags, bad):
     t = table_of({"languages": raw})
@@ -62,6 +63,9 @@ def test_dates_in_the_usual_us_formats(raw, iso):
     ("(503) 413-2200", "+15034132200", None), ("503.413.2200", "+15034132200", None),
     ("1-503-413-2200", "+15034132200", None), ("503-413-2200 ext. 204", "+15034132200", "204"),
     ("503-413-2200 x12", "+15034132200", "12"), ("503-555-01", None, None),
+    ("(503) 413-2200 #7", "+15034132200", "7"), ("+1 503 413 2200", "+15034132200", None),
+    ("５０３4132200", None, None),          # full-width digits are not a dialable number as written
+    ("BOOK-NOW", None, None),
 ])
 def test_phones(raw, e164, ext):
     t = table_of({"phone": raw})
