@@ -1,12 +1,13 @@
 """Time every stage of a whole audit at several sizes and record peak memory.
 
-    python benchmarks/run.py --rows 100000 300000 1000000 [--splink] [--qhp-gb 2] [--markdown]
+    python benchmarks/run.py --rows 100000 300000 1000000 [--repeat 3] [--splink] [--qhp-gb 2]
 
 For each size the generator (benchmarks/generate.py, seed 7) writes ``benchmarks/data/dir_<n>.csv``
 unless it exists. Then, each in its own fresh process so peak memory (ru_maxrss) is that stage's alone:
 
 * ``read_csv``: a bare ``pandas.read_csv(path, dtype=str, keep_default_na=False)`` of the same file,
-  the yardstick the issue names (audit time at most 8x this);
+  the yardstick the issue names (audit time at most 8x this); ``--repeat`` runs of it and of the
+  audit, interleaved, and the ratio is the median audit over the median read_csv;
 * ``audit``: the library's whole audit as the CLI runs it (load, normalize, every registered check,
   outputs written to a temporary folder), with the seconds of each stage and each check family;
 * quality: the ``duplicate.probable`` pairs (from the findings' detail) against the generator's labels:
@@ -159,6 +160,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, nargs="*", default=[100_000, 300_000, 1_000_000])
     ap.add_argument("--splink", action="store_true")
     ap.add_argument("--qhp-gb", type=float, default=0)
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs of read_csv and of the audit, interleaved; the ratio is median over median")
     ap.add_argument("--child", nargs="+")
     args = ap.parse_args()
     if args.child:
@@ -175,8 +178,17 @@ def main() -> None:
             t = time.perf_counter()
             write(n, path)
             print(f"generated {path} in {time.perf_counter() - t:.1f}s", file=sys.stderr)
-        rc = _run_child("read_csv", str(path))
-        au = _run_child("audit", str(path))
+        # Interleaved runs, each in a fresh process: this shared machine's speed drifts by tens of
+        # percent within minutes, so one run of each can land on different sides of a drift.
+        rcs, aus = [], []
+        for _ in range(max(1, args.repeat)):
+            rcs.append(_run_child("read_csv", str(path)))
+            aus.append(_run_child("audit", str(path)))
+        rc = sorted(rcs, key=lambda r: r["seconds"])[len(rcs) // 2]
+        au = sorted(aus, key=lambda r: r["seconds_total"])[len(aus) // 2]
+        au["all_seconds"] = [round(a["seconds_total"], 2) for a in aus]
+        au["peak_mb"] = max(a["peak_mb"] for a in aus)
+        rc["all_seconds"] = [round(r["seconds"], 2) for r in rcs]
         entry = {"read_csv": rc, "audit": au, "ratio": au["seconds_total"] / rc["seconds"],
                  "file_mb": path.stat().st_size / 1e6}
         if args.splink:
@@ -195,14 +207,16 @@ def main() -> None:
 
 
 def markdown(results: dict) -> str:
-    lines = ["| rows | file MB | read_csv s | audit s | ratio | peak MB | load | normalize | checks | outputs |",
+    lines = ["| rows | file MB | read_csv s (median; runs) | audit s (median; runs) | ratio | peak MB | load | normalize | checks | outputs |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     fam_rows = []
     for n, e in results.items():
         if n == "qhp":
             continue
         a, s = e["audit"], e["audit"]["stages"]
-        lines.append(f"| {int(n):,} | {e['file_mb']:.0f} | {e['read_csv']['seconds']:.2f} | {a['seconds_total']:.2f} | "
+        runs = lambda r, k: "; " + ", ".join(f"{x:.2f}" for x in r.get("all_seconds", [r[k]]))
+        lines.append(f"| {int(n):,} | {e['file_mb']:.0f} | {e['read_csv']['seconds']:.2f}{runs(e['read_csv'], 'seconds')} | "
+                     f"{a['seconds_total']:.2f}{runs(a, 'seconds_total')} | "
                      f"{e['ratio']:.2f} | {a['peak_mb']:.0f} | {s['load']:.2f} | {s['normalize']:.2f} | "
                      f"{s['checks']:.2f} | {s['outputs']:.2f} |")
         fam_rows.append((n, a["families"]))
