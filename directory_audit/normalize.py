@@ -49,15 +49,6 @@ def per_unique(col: pd.Series, func) -> pd.Series:
     return pd.Series(values.take(codes), index=col.index, dtype="object")
 
 
-def per_unique_frame(col: pd.Series, func) -> pd.DataFrame:
-    """Like ``per_unique`` for a ``func`` returning several columns (one factorization, one pass)."""
-    codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    done = func(pd.Series(np.asarray(uniques, dtype=object), dtype="object"))
-    done = done.astype("object").where(done.notna(), None)
-    values = np.vstack([done.to_numpy(dtype=object), np.full((1, done.shape[1]), None, dtype=object)])
-    return pd.DataFrame(values.take(codes, axis=0), index=col.index, columns=done.columns, dtype="object")
-
-
 class Coded:
     """A column as (integer codes, distinct values): codes -1 where missing. normalize factorizes
     each raw field once and derives every normalized field from the distinct values, so a million
@@ -114,11 +105,6 @@ class Coded:
     def map(self, func) -> pd.Series:
         """A plain function once per distinct value."""
         return self.apply(lambda s: s.map(func, na_action="ignore"))
-
-
-def _clean(col: pd.Series) -> pd.Series:
-    """Strip whitespace; blank cells become missing. Keeps object dtype so None stays None."""
-    return per_unique(col, _clean_values)
 
 
 def _clean_values(col: pd.Series) -> pd.Series:
@@ -268,10 +254,10 @@ def normalize(raw: pd.DataFrame, factors: dict | None = None) -> pd.DataFrame:
     out["zip"] = zips["zip"]
     out["zip4"] = zips["zip4"]
     out["county"] = coded["county"].apply(lambda s: s.str.replace(r"(?i)\s+county$", "", regex=True))
-    phones = coded["phone"].apply_frame(lambda s: pd.concat(_phones(s), axis=1, keys=["phone", "ext"]))
-    shared["phone"] = coded["phone"].derive(_phones(coded["phone"].values)[0])
-    out["phone"] = phones["phone"]
-    out["phone_extension"] = phones["ext"]
+    e164, extension = _phones(coded["phone"].values)
+    shared["phone"] = coded["phone"].derive(e164)
+    out["phone"] = shared["phone"].spread()
+    out["phone_extension"] = coded["phone"].spread(extension)
 
     # Open practice.
     out["accepting_status"] = coded["accepting_status"].map(vocab.accepting_status).fillna("unknown")
