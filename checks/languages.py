@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import functools
 
-import numpy as np
 
 import langcodes
 import pandas as pd
 
 from directory_audit import geo, vocab
 from directory_audit.findings import violations
-from directory_audit.model import MULTI_SEP, any_per, explode_multi, key_codes, per_table
+from directory_audit.model import MULTI_SEP, any_per, count_distinct, explode_multi, key_codes, per_table
 from directory_audit.registry import check, metric
 
 from .open_practice import table_status
@@ -121,10 +120,10 @@ def disclosure_share(rows: pd.DataFrame) -> dict:
     """Individual providers (by provider_key): how many list any recognized language, how many a
     language other than English, and that share of all individual providers."""
     ind = (rows["provider_type"] == "individual").to_numpy()
-    providers = int(np.unique(key_codes(rows, "provider_key")[ind]).size)
+    providers = count_distinct(key_codes(rows, "provider_key")[ind])
     ex = _individual_languages(rows)
-    with_any = int(ex["provider_key"].nunique())
-    non_en = int(ex.loc[ex["tag"] != "en", "provider_key"].nunique())
+    with_any = count_distinct(ex["provider_key"].to_numpy())
+    non_en = count_distinct(ex.loc[ex["tag"] != "en", "provider_key"].to_numpy())
     return {"providers": providers, "with_any_language": with_any, "with_non_english": non_en,
             "share_non_english": round(non_en / providers, 4) if providers else None}
 

@@ -15,7 +15,7 @@ from . import __version__
 from .factors import FACTOR_ITEMS
 from .findings import Severity
 from .loaders import LoadResult, load
-from .model import share_key_factors
+from .model import count_distinct, key_codes, share_key_factors
 from .normalize import normalize
 from .progress import Progress
 from .registry import METRICS, load_catalogue, select
@@ -117,7 +117,7 @@ def build_summary(source, loaded, table, result, settings, catalogue, specs, sta
         "stage_seconds": {k: round(v, 3) for k, v in stages.items()},
         "settings": settings.describe(),
         "rows_audited": int(len(table)),
-        "providers_audited": int(table["provider_key"].nunique()) if len(table) else 0,
+        "providers_audited": count_distinct(key_codes(table, "provider_key")),
         "records_unreadable": int(len(loaded.problems)),
         "findings_total": int(len(f)),
         "findings_by_severity": {s.value: by_severity.get(s.value, 0) for s in Severity},

@@ -183,6 +183,13 @@ def distinct_count_per(group: np.ndarray, value: np.ndarray, mask: np.ndarray | 
     return np.where(group >= 0, per_group[np.maximum(group, 0)], 0)
 
 
+def count_distinct(codes: np.ndarray) -> int:
+    """How many distinct non-missing values integer codes (-1 missing) hold: a bincount, no sort."""
+    codes = np.asarray(codes)
+    codes = codes[codes >= 0]
+    return int(np.count_nonzero(np.bincount(codes))) if len(codes) else 0
+
+
 def any_per(group: np.ndarray, flag: np.ndarray) -> np.ndarray:
     """For integer codes ``group`` (-1 missing), whether any row of the group has ``flag``, spread
     back to every row (False where the group is missing)."""

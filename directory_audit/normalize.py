@@ -461,6 +461,32 @@ def _street_key(line: str) -> str:
     return " ".join(_STREET_WORDS.get(w, w) for w in words)
 
 
+def _street_keys(lines: pd.Series) -> np.ndarray:
+    """``_street_key`` of many distinct address lines: ASCII lines with Arrow's string kernels (a
+    directory has hundreds of thousands of distinct lines), the others one by one in Python, where
+    accents are folded and Unicode word characters kept."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    out = np.empty(len(lines), dtype=object)
+    if not len(lines):
+        return out
+    text = _arrow_text(lines)
+    plain = pc.string_is_ascii(text).to_numpy(zero_copy_only=False)
+    if (~plain).any():
+        out[~plain] = [_street_key(v) for v in lines.to_numpy(dtype=object)[~plain]]
+    if plain.any():
+        t = pc.ascii_upper(pc.filter(text, pa.array(plain)))
+        t = pc.replace_substring_regex(t, r"[^A-Z0-9_\t\n\v\f\r #]", " ")
+        t = pc.utf8_trim_whitespace(pc.replace_substring(t, "#", " STE "))
+        words = pc.split_pattern_regex(t, r"[\t\n\v\f\r ]+")
+        flat = pc.list_flatten(words)
+        at = pc.index_in(flat, value_set=pa.array(list(_STREET_WORDS)))
+        flat = pc.if_else(pc.is_null(at), flat, pc.take(pa.array(list(_STREET_WORDS.values())), at))
+        joined = pc.binary_join(pa.ListArray.from_arrays(words.offsets, flat), " ")
+        out[plain] = joined.to_numpy(zero_copy_only=False)
+    return out
+
+
 def location_key(line1: pd.Series, zip5: pd.Series) -> pd.Series:
     """'123 N. Main Street, Suite 4' + 97201 -> '123 N MAIN ST STE 4|97201' for grouping by location."""
     key = _map_unique(line1, _street_key)
@@ -471,22 +497,26 @@ def _location_keys(line1: Coded, zip_raw: Coded, zip5: pd.Series) -> Coded:
     """``location_key`` built once per distinct (address, ZIP as written) pair."""
     pair = _group_codes(line1.codes, zip_raw.codes)
     at = _first_rows(pair)
-    street = line1.values.map(_street_key).to_numpy(dtype=object) if len(line1.values) else np.zeros(0, dtype=object)
+    street = _street_keys(line1.values)
     has_line = line1.codes[at] >= 0
     keys = pd.Series(np.where(has_line, np.append(street, "")[line1.codes[at]], ""), dtype="object")
     keys = (keys + "|" + zip5.iloc[at].fillna("").to_numpy(dtype=object)).where(has_line, None)
     return Coded(pair, keys, zip5.index).derive(keys)
 
 
-# A location key's suite, unit, floor or building part, up to the ZIP.
-_SUITE_PART = re.compile(r"(?:^|\s)(?:STE|UNIT|APT|APARTMENT|RM|ROOM|FL|BLDG|DEPT)(?:\s[^|]*)?(?=\|)")
+# A location key's suite, unit, floor or building part, up to the ZIP ('|' and all after it kept).
+_SUITE_PART = r"(?:^|\s)(?:STE|UNIT|APT|APARTMENT|RM|ROOM|FL|BLDG|DEPT)(?:\s[^|]*)?\|"
 
 
 def building_key(location_keys: pd.Series) -> pd.Series:
     """A location key without its suite, unit or floor: '123 N MAIN ST STE 4|97201' ->
     '123 N MAIN ST|97201', the building two listings of one office share whichever suite each
-    names. Missing when the key is, or when nothing but a suite was written."""
+    names. Missing when the key is, or when nothing but a suite was written. Worked out once per
+    distinct key, with Arrow's regex kernel (location keys are one line, words one space apart)."""
+    import pyarrow.compute as pc
+
     def strip(keys: pd.Series) -> pd.Series:
-        out = keys.str.replace(_SUITE_PART, "", regex=True).str.strip()
-        return out.where(~out.str.startswith("|"), None)
+        out = pc.utf8_trim_whitespace(pc.replace_substring_regex(_arrow_text(keys), _SUITE_PART, "|"))
+        out = pd.Series(out.to_numpy(zero_copy_only=False), index=keys.index, dtype="object")
+        return out.where(~out.str.startswith("|", na=False), None)
     return per_unique(location_keys, strip)

@@ -133,3 +133,10 @@ def test_seeded_factors_are_what_key_factor_returns():
     # another table does not see them
     other = table.copy()
     assert key_factor(other, "npi") is not factors["npi"]
+
+
+@given(codes)
+def test_count_distinct_matches_numpy_unique(values):
+    from directory_audit.model import count_distinct
+    arr = np.array(values, dtype=np.int64)
+    assert count_distinct(arr) == len(np.unique(arr[arr >= 0]))
