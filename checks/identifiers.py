@@ -10,14 +10,14 @@ import pandas as pd
 
 from directory_audit.findings import violations
 from directory_audit.model import per_distinct
+from directory_audit.normalize import fullmatch
 from directory_audit.registry import check
 
 
 def npi_check_digit_ok(npi: pd.Series) -> pd.Series:
     """Vectorised Luhn test of 10-digit NPI strings; False for anything else."""
     s = npi.astype("object").where(npi.notna(), "")
-    # ASCII digits only: Python's \d would also take other scripts' digits, which are no NPI
-    ok_shape = s.str.fullmatch(r"[0-9]{10}").fillna(False).to_numpy(dtype=bool)
+    ok_shape = fullmatch(s, r"[0-9]{10}")    # ASCII digits: other scripts' digits make no NPI
     result = np.zeros(len(s), dtype=bool)
     if ok_shape.any():
         # fixed-width bytes: one buffer of n x 10 digit characters, no per-value Python work
@@ -70,8 +70,8 @@ def npi_type_mismatch(rows: pd.DataFrame) -> pd.DataFrame:
     (identifier.nppes_*) compares against the registry when --nppes is given."""
     ent, ptype = rows["npi_entity_type"], rows["provider_type"]
     mask = ((ent == "2") & (ptype == "individual")) | ((ent == "1") & ptype.isin(["facility", "group"]))
-    expected = ptype.map({"individual": "1 for an individual", "facility": "2 for a facility",
-                          "group": "2 for a group"})
+    expected = ptype[mask].map({"individual": "1 for an individual", "facility": "2 for a facility",
+                                "group": "2 for a group"})
     return violations(rows, mask, field="npi_entity_type", expected=expected)
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from directory_audit import geo, vocab
 from directory_audit.model import distinct_count_per, key_codes, key_factor, per_distinct, per_table
+from directory_audit.normalize import fullmatch
 from directory_audit.findings import detail_json, violations
 from directory_audit.registry import check, metric
 from directory_audit.settings import Settings
@@ -100,11 +101,6 @@ def _zip_facts(rows: pd.DataFrame) -> pd.DataFrame:
     return geo.table_zip_facts(rows)
 
 
-@functools.lru_cache(maxsize=1)
-def _e164_pattern() -> re.Pattern:
-    return re.compile(r"\+1(?:" + _nanp_number_pattern().pattern + ")")
-
-
 @per_table
 def _phone_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Phone facts per row at the cost of the distinct numbers as written: validity by one compiled
@@ -124,7 +120,7 @@ def _phone_table(rows: pd.DataFrame) -> pd.DataFrame:
         e164 = pd.Series(rows["phone"].to_numpy(dtype=object)[first], dtype="object")
         ten = e164.notna().to_numpy()
         where_ten = np.flatnonzero(ten)
-        ok = e164[ten].str.fullmatch(_e164_pattern()).fillna(False).to_numpy(dtype=bool)
+        ok = fullmatch(e164[ten], r"\+1(?:" + _nanp_number_pattern().pattern + ")")
         good = e164[ten][ok].to_numpy(dtype=object)
         valid[where_ten] = ok
         if len(good):
@@ -279,8 +275,8 @@ def zip_state_mismatch(rows: pd.DataFrame) -> pd.DataFrame:
     """The ZIP belongs to a different state than the one listed: one of the two is wrong."""
     facts = _zip_facts(rows)
     mask = _zip_state_mismatch(rows, facts)
-    expected = "listed " + rows["state"].fillna("") + ", but the ZIP is in " + facts["zip_state"].fillna("") \
-        + " (" + facts["zip_city"].fillna("") + ")"
+    hit = rows.loc[mask, ["state"]].join(facts.loc[mask, ["zip_state", "zip_city"]]).fillna("")   # quoted rows only
+    expected = "listed " + hit["state"] + ", but the ZIP is in " + hit["zip_state"] + " (" + hit["zip_city"] + ")"
     return violations(rows, mask, field="zip", expected=expected,
                       detail=_detail(mask, listed_state=rows["state"], zip_state=facts["zip_state"]))
 
@@ -294,7 +290,8 @@ def zip_city_mismatch(rows: pd.DataFrame) -> pd.DataFrame:
     (zip_state_mismatch reports that)."""
     facts = _zip_facts(rows)
     mask = _zip_city_mismatch(rows, facts)
-    expected = rows["zip"].fillna("") + " (" + facts["zip_city"].fillna("") + ", " + facts["zip_state"].fillna("") + ")"
+    hit = rows.loc[mask, ["zip"]].join(facts.loc[mask, ["zip_city", "zip_state"]]).fillna("")   # quoted rows only
+    expected = hit["zip"] + " (" + hit["zip_city"] + ", " + hit["zip_state"] + ")"
     return violations(rows, mask, field="city", expected=expected,
                       detail=_detail(mask, zip=rows["zip"], zip_city=facts["zip_city"]))
 
@@ -349,8 +346,8 @@ def phone_out_of_state(rows: pd.DataFrame, border_km: float = 50.0) -> pd.DataFr
     phones = _phone_table(rows)
     mask = _phone_out_of_state(rows, facts, phones, float(border_km))
     state = geo.location_state(rows, facts)
-    expected = phones["phone_region"].fillna("").str.replace("country:", "", regex=False) \
-        + ", not " + state.fillna("")
+    expected = phones.loc[mask, "phone_region"].fillna("").str.replace("country:", "", regex=False) \
+        + ", not " + state[mask].fillna("")
     return violations(rows, mask, field="phone", expected=expected,
                       detail=_detail(mask, area_code=phones["area_code"], phone_region=phones["phone_region"],
                                      location_state=state))

@@ -87,15 +87,14 @@ def _facts(z: str) -> dict[str, Any]:
 
 def zip_facts(zips: pd.Series) -> pd.DataFrame:
     """ZIP facts (ZIP_FACT_COLUMNS) for a column of 5-digit ZIPs, aligned to its index; a missing
-    ZIP gives zip_known False. One dictionary lookup per distinct ZIP."""
-    distinct = pd.Series(zips.dropna().unique())
-    table = pd.DataFrame([_facts(z) for z in distinct], index=distinct, columns=list(ZIP_FACT_COLUMNS))
-    if table.empty:
-        table = pd.DataFrame(columns=list(ZIP_FACT_COLUMNS))
-    out = table.reindex(zips.to_numpy())
-    out.index = zips.index
-    out["zip_known"] = out["zip_known"].astype("boolean").fillna(False).astype(bool)
-    out["zip_active"] = out["zip_active"].astype("boolean").fillna(False).astype(bool)
+    ZIP gives zip_known False. One dictionary lookup per distinct ZIP, spread back by position."""
+    codes, distinct = pd.factorize(zips, use_na_sentinel=True)
+    # the trailing record (an unknown ZIP's facts) is what a missing ZIP takes
+    table = pd.DataFrame([_facts(z) for z in distinct] + [_facts("")], columns=list(ZIP_FACT_COLUMNS))
+    at = np.where(codes >= 0, codes, len(distinct))
+    out = pd.DataFrame({c: table[c].to_numpy()[at] for c in ZIP_FACT_COLUMNS}, index=zips.index)
+    out["zip_known"] = out["zip_known"].astype(bool)
+    out["zip_active"] = out["zip_active"].astype(bool)
     return out
 
 

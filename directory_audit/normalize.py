@@ -305,7 +305,7 @@ def _provider_keys(npi: Coded, display_name: pd.Series) -> Coded:
 
 
 def _npi_values(col: pd.Series) -> pd.Series:
-    plain = col.str.fullmatch(r"\d{10}").fillna(False).astype(bool)
+    plain = pd.Series(fullmatch(col, r"[0-9]{10}"), index=col.index)
     if plain.all():                                  # the usual case: nothing to strip
         return col
     out = col.where(plain, None)
@@ -316,7 +316,7 @@ def _npi_values(col: pd.Series) -> pd.Series:
 def _npi_strip(col: pd.Series) -> pd.Series:
     digits = col.str.replace(r"[\s-]", "", regex=True)
     digits = digits.str.replace(r"\.0$", "", regex=True)          # Excel numbers read as text
-    return digits.where(digits.str.fullmatch(r"\d{10}").fillna(False).astype(bool), None)
+    return digits.where(fullmatch(digits, r"[0-9]{10}"), None)
 
 
 def _parse_full_names(full: pd.Series) -> pd.DataFrame:
@@ -346,6 +346,15 @@ def _parse_full_names(full: pd.Series) -> pd.DataFrame:
 def _arrow_text(col: pd.Series):
     import pyarrow as pa
     return pa.array(col.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+
+
+def fullmatch(values: pd.Series, pattern: str) -> np.ndarray:
+    """Whether each value fully matches ``pattern`` (RE2 syntax: no look-arounds or back-references;
+    ``\\d`` is ASCII), False where missing: Arrow's regex kernel, several times faster than Python's
+    re over hundreds of thousands of values."""
+    import pyarrow.compute as pc
+    hit = pc.match_substring_regex(_arrow_text(values), f"^(?:{pattern})$")
+    return hit.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
 
 
 # whitespace other than a plain space (Python's \s and Unicode spaces such as the no-break space)
