@@ -206,6 +206,7 @@ def normalize(raw: pd.DataFrame, factors: dict | None = None) -> pd.DataFrame:
             coded[name] = Coded.of(f[name])
         for name in ("city", "state", "zip"):     # the parts read out of a one-line address are their raw text
             out[f"{name}_raw"] = f[name]
+            shared[f"{name}_raw"] = coded[name]
 
     # Identifiers: a 10-digit NPI after dropping spaces and dashes; anything else stays only raw.
     npi = coded["npi"].derive(_npi_values(coded["npi"].values))

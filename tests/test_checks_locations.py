@@ -201,6 +201,18 @@ def test_phone_validity_is_judged_once_per_distinct_number(monkeypatch):
     assert sorted(calls) == ["+15035550123", "bad"]
 
 
+@pytest.mark.parametrize("raw,region", [
+    ("503-413-2200", "OR"), ("(206) 555-0142", "WA"), ("212 555 0142", "NY"),
+    ("235-555-0142", "MO"),           # newer than the ZIP data: the geocoder answers
+    ("604-555-0142", "country:CA"),   # Vancouver BC, though the ZIP data lists 604 at a WA border ZIP
+    ("800-555-0142", None),           # toll-free: no region
+])
+def test_phone_region_by_area_code(raw, region):
+    from checks import locations
+    valid, area, got = locations.phone_facts.__wrapped__(raw)
+    assert valid and area == "".join(ch for ch in raw if ch.isdigit())[:3] and got == region
+
+
 def test_valid_share_metric():
     t = table({}, {"phone": None}, {"zip": "97999"}, {"city": "Boise", "state": "ID", "zip": "83702"})
     value = METRICS["location.valid_share"].func(t)
