@@ -130,3 +130,25 @@ def test_the_same_directory_through_the_csv_loader_gives_the_same_findings(tmp_p
     got = result.findings
     strip = lambda rid: rid.rsplit(":", 1)[1]   # noqa: E731  (file names differ, line numbers agree)
     assert sorted(zip(got["check_id"], got["record_id"].map(strip))) == sorted(zip(f["check_id"], f["record_id"].map(strip)))
+
+
+def test_duplicate_and_identifier_checks_are_silent_on_real_distinct_practitioners():
+    """2,000 real practitioners, each with an NPI of their own, many sharing a hospital campus, a
+    phone or a common surname: no duplicate (exact, same NPI, probable) and no identifier finding.
+    The legitimate cases the duplicate checks must leave alone, at real density."""
+    table = normalize(raw_frame())
+    settings = Settings(as_of=dt.date(2019, 1, 1), service_area_states=("CT",), service_area_counties=())
+    result = run_checks(table, select(load_catalogue(), ("duplicate", "identifier")), [], settings,
+                        AuditContext(settings=settings))
+    assert all(r.status in ("ok", "skipped") for r in result.check_runs)
+    assert {r.check_id for r in result.check_runs if r.status == "ok"} >= {
+        "duplicate.exact_row", "duplicate.npi_same_location", "duplicate.npi_name_conflict", "duplicate.probable",
+        "identifier.npi_check_digit", "identifier.npi_type_mismatch"}
+    assert result.findings.empty, result.findings[["check_id", "record_id", "detail"]].head().to_dict("records")
+    # the sample does have what makes this hard: shared campuses and repeated surnames
+    individuals = table[table["provider_type"] == "individual"]
+    assert individuals["location_key"].value_counts().max() >= 30
+    assert individuals["last_name"].str.upper().value_counts().max() >= 5
+    from checks.duplicates import candidate_pairs
+    _, pairs, _ = candidate_pairs(table)
+    assert len(pairs) > 100        # blocking put real pairs before the scorer (166: same building, same first name)
