@@ -17,6 +17,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import ColumnMappingError, ConfigError, EncodingError, InputError, SourceNotFound
@@ -168,19 +169,27 @@ def map_columns(headers: list[str], mapping: dict[str, list[str]], source: str,
 
 
 def _join_non_empty(columns: list[pd.Series], separator: str) -> pd.Series:
-    """Row by row, the non-empty cells of several columns joined by ``separator`` ('' when none),
-    with Arrow's string kernels: this runs over every row of a million-row export."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    def text(col: pd.Series):
-        return pc.fill_null(pa.array(col.astype("object").to_numpy(dtype=object), type=pa.string(), from_pandas=True), "")
-    joined = text(columns[0])
-    for col in columns[1:]:
-        nxt = text(col)
-        both = pc.binary_join_element_wise(joined, nxt, separator)
-        joined = pc.if_else(pc.equal(nxt, ""), joined, pc.if_else(pc.equal(joined, ""), nxt, both))
-    return pd.Series(joined.to_numpy(zero_copy_only=False), index=columns[0].index, dtype="object")
+    """Row by row, the non-empty cells of several columns joined by ``separator`` ('' when none).
+    Joined once per distinct combination of cells (a specialty and its taxonomy code repeat across
+    a million rows), then spread back by position."""
+    n = len(columns[0])
+    combo = np.zeros(n, dtype=np.int64)
+    for col in columns:
+        codes, uniques = pd.factorize(col, use_na_sentinel=True)
+        combo = pd.factorize(combo * (len(uniques) + 1) + (codes + 1))[0].astype(np.int64)
+    distinct = int(combo.max(initial=-1)) + 1
+    if distinct > n // 2:          # nearly every row its own combination: join the rows themselves
+        texts = [col.reset_index(drop=True) for col in columns]
+    else:
+        first = np.zeros(distinct, dtype=np.int64)
+        first[combo[::-1]] = np.arange(n)[::-1]
+        texts = [col.iloc[first].reset_index(drop=True) for col in columns]
+    texts = [t.fillna("").astype(str) for t in texts]      # Arrow strings: the joins below run in C++
+    joined = texts[0]
+    for nxt in texts[1:]:
+        joined = joined.where(nxt == "", joined.where(joined == "", joined + separator) + nxt)
+    joined = joined.to_numpy(dtype=object)
+    return pd.Series(joined if distinct > n // 2 else joined[combo], index=columns[0].index, dtype="object")
 
 
 def to_raw_frame(table: pd.DataFrame, fields: dict[str, list[str]], record_ids: pd.Series,
