@@ -92,7 +92,9 @@ def zip_facts(zips: pd.Series) -> pd.DataFrame:
     # the trailing record (an unknown ZIP's facts) is what a missing ZIP takes
     table = pd.DataFrame([_facts(z) for z in distinct] + [_facts("")], columns=list(ZIP_FACT_COLUMNS))
     at = np.where(codes >= 0, codes, len(distinct))
-    out = pd.DataFrame({c: table[c].to_numpy()[at] for c in ZIP_FACT_COLUMNS}, index=zips.index)
+    # each column taken in its own array type (Arrow strings stay Arrow: no per-value conversion)
+    out = pd.DataFrame({c: pd.Series(table[c].array.take(at), index=zips.index, copy=False)
+                        for c in ZIP_FACT_COLUMNS}, index=zips.index, copy=False)
     out["zip_known"] = out["zip_known"].astype(bool)
     out["zip_active"] = out["zip_active"].astype(bool)
     return out
