@@ -27,7 +27,7 @@ from rapidfuzz.process import cpdist
 
 from directory_audit.findings import VIOLATION_COLUMNS, violations
 from directory_audit.model import (RAW_FIELDS, any_per, combine_codes, distinct_count_per, key_codes, key_factor,
-                                   per_table)
+                                   per_distinct, per_table)
 from directory_audit.normalize import building_key, fold_accents, location_key, per_unique
 from directory_audit.registry import check
 
@@ -260,10 +260,18 @@ def person_frame(rows: pd.DataFrame) -> pd.DataFrame:
 @per_table
 def table_people(rows: pd.DataFrame) -> pd.DataFrame:
     """``person_frame`` of every row of the table plus the nickname group of the first name, built
-    once per table and shared by the NPI-name and probable-duplicate checks."""
-    people = person_frame(rows)
-    people["group"] = nickname_group(people["first"])
-    return people
+    once per table and shared by the NPI-name and probable-duplicate checks: each key worked out
+    once per distinct name, on the table's shared factorizations."""
+    def keys(column: str, func) -> pd.Series:
+        return per_distinct(rows, column, lambda names: func(names).to_numpy(dtype=object), missing="")
+    return pd.DataFrame({
+        "first": keys("first_name", first_key),
+        "last": keys("last_name", name_key),
+        "middle": keys("middle_name", name_key),
+        "gender": keys("gender", _gender),
+        "generation": keys("suffix", _generation),
+        "group": keys("first_name", lambda names: nickname_group(first_key(names))),
+    }, index=rows.index)
 
 
 def names_match(scores: pd.DataFrame, min_first: float, min_last: float) -> pd.Series:

@@ -217,8 +217,8 @@ def per_distinct(rows: pd.DataFrame, column: str, func, missing=None) -> pd.Seri
     so a million rows cost a take, not a map."""
     codes, uniques = key_factor(rows, column)
     done = np.asarray(func(pd.Series(uniques, dtype="object"))) if len(uniques) else np.zeros(0, dtype=object)
-    if missing is not None and (not len(done) or done.dtype == object):
-        done = done.astype(np.asarray([missing]).dtype)
+    if missing is not None and not isinstance(missing, str) and (not len(done) or done.dtype == object):
+        done = done.astype(np.asarray([missing]).dtype)      # bool / number results; text stays object
     if missing is None and done.dtype != object:
         done = done.astype(object)
     spread = np.append(done, np.array([missing], dtype=done.dtype) if missing is not None else [None])

@@ -182,7 +182,8 @@ def _first_rows(group: np.ndarray) -> np.ndarray:
 
 # Key columns the checks group by; normalize has their factorizations almost for free.
 SHARED_FACTORS = ("npi", "phone", "location_key", "provider_key", "phone_raw", "languages_raw",
-                  "address_line1_raw", "address_line2_raw")
+                  "address_line1_raw", "address_line2_raw", "first_name", "middle_name", "last_name", "suffix",
+                  "gender")
 
 
 def normalize(raw: pd.DataFrame, factors: dict | None = None) -> pd.DataFrame:
@@ -217,6 +218,7 @@ def normalize(raw: pd.DataFrame, factors: dict | None = None) -> pd.DataFrame:
     # Names: parts when given, else parsed from one full-name cell.
     names = ("prefix", "first_name", "middle_name", "last_name", "suffix")
     parts = {k: f[k] for k in names}
+    shared.update({k: coded[k] for k in names})
     full = f["name"]
     need = full.notna() & parts["last_name"].isna() & parts["first_name"].isna()
     if need.any():
@@ -224,6 +226,7 @@ def normalize(raw: pd.DataFrame, factors: dict | None = None) -> pd.DataFrame:
         for k in names:
             parts[k] = parts[k].astype("object")
             parts[k].loc[need] = parsed[k]
+            shared[k] = Coded.of(parts[k])
     for k, v in parts.items():
         out[k] = v
 
@@ -239,6 +242,7 @@ def normalize(raw: pd.DataFrame, factors: dict | None = None) -> pd.DataFrame:
     out["provider_type"] = ptype.where(ptype.notna(), pd.Series(inferred, index=index)).astype("object")
     out["display_name"] = _display_names(out)
     out["gender"] = f["gender"]
+    shared["gender"] = coded["gender"]
 
     # Specialties: NUCC codes from code cells and from names that match the code set.
     specialties = coded["specialties"].apply_frame(_specialties)
