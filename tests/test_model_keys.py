@@ -81,6 +81,12 @@ def test_per_distinct_on_an_all_missing_column_keeps_the_missing_value_type():
     assert out.dtype == bool and out.tolist() == [False, False]
 
 
+def test_per_distinct_text_results_with_a_text_missing_value_are_not_truncated():
+    rows = pd.DataFrame({"name": ["Robert", None, "Katherine", "Robert"]}, dtype=object)
+    out = per_distinct(rows, "name", lambda v: v.str.upper().to_numpy(dtype=object), missing="")
+    assert out.tolist() == ["ROBERT", "", "KATHERINE", "ROBERT"]
+
+
 # --- normalize's factorizations, handed to key_factor by the audit ---------------------------------
 
 import pathlib
