@@ -63,7 +63,10 @@ class Coded:
         """The column's distinct values stripped, blank ones missing (cells equal once stripped
         share one code)."""
         codes, uniques = pd.factorize(col, use_na_sentinel=True)
-        cleaned = _clean_values(pd.Series(np.asarray(uniques, dtype=object), dtype="object"))
+        distinct = pd.Series(np.asarray(uniques, dtype=object), dtype="object")
+        cleaned = _clean_values(distinct)
+        if cleaned.notna().all() and cleaned.eq(distinct).all():    # the usual case: nothing to strip
+            return cls(codes.astype(np.int64, copy=False), distinct, col.index)
         to_clean, values = pd.factorize(cleaned, use_na_sentinel=True)
         codes = np.where(codes >= 0, np.append(to_clean, -1)[codes], -1)
         return cls(codes.astype(np.int64, copy=False), pd.Series(np.asarray(values, dtype=object), dtype="object"),
