@@ -11,11 +11,13 @@ import functools
 
 
 import langcodes
+import numpy as np
 import pandas as pd
 
 from directory_audit import geo, vocab
 from directory_audit.findings import violations
-from directory_audit.model import MULTI_SEP, any_per, count_distinct, explode_multi, key_codes, per_table
+from directory_audit.model import (MULTI_SEP, any_per, count_distinct, explode_codes, explode_multi, key_codes,
+                                   key_factor, per_distinct, per_table)
 from directory_audit.registry import check, metric
 
 from .open_practice import table_status
@@ -91,8 +93,7 @@ def ambiguous(rows: pd.DataFrame) -> pd.DataFrame:
     """A value that names a family rather than a language a patient can be served in: 'Chinese'
     without Mandarin, Cantonese or another Chinese language; 'Sign language' without which one
     (ASL, ...); 'Creole' without which creole. One finding per ambiguous value; the raw cell quoted."""
-    distinct = rows["languages"].dropna().unique()
-    amb = rows["languages"].map({v: MULTI_SEP.join(ambiguous_tags(v)) or None for v in distinct}, na_action="ignore")
+    amb = per_distinct(rows, "languages", lambda values: [MULTI_SEP.join(ambiguous_tags(v)) or None for v in values])
     flagged = rows.loc[amb.notna(), ["record_id", "npi_raw", "display_name", "languages", "languages_raw"]]
     flagged = flagged.assign(_amb=amb[amb.notna()])
     ex = explode_multi(flagged, "_amb").reset_index(drop=True)
@@ -106,13 +107,13 @@ def ambiguous(rows: pd.DataFrame) -> pd.DataFrame:
 def _individual_languages(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per (individual provider row, base language tag), with accepting and county."""
     ind = (rows["provider_type"] == "individual").to_numpy()
-    frame = pd.DataFrame({"provider_key": key_codes(rows, "provider_key")[ind],
-                          "languages": rows["languages"].to_numpy()[ind],
-                          "accepting": (table_status(rows) == "accepting").to_numpy()[ind],
-                          "county": geo.table_county_keys(rows).to_numpy()[ind]})
-    ex = explode_multi(frame, "languages")
-    ex["tag"] = ex["languages"].map({t: base_language(t) for t in ex["languages"].unique()})
-    return ex
+    codes, uniques = key_factor(rows, "languages")
+    row_at, part, flat = explode_codes(np.where(ind, codes, -1), uniques)
+    tags = np.array([base_language(t) for t in flat], dtype=object)      # once per distinct tag
+    return pd.DataFrame({"provider_key": key_codes(rows, "provider_key")[row_at],
+                         "languages": flat[part], "tag": tags[part],
+                         "accepting": (table_status(rows) == "accepting").to_numpy()[row_at],
+                         "county": geo.table_county_keys(rows).to_numpy()[row_at]})
 
 
 @metric(id="language.disclosure_share", factor="T2.iv", title="Providers disclosing a language other than English")

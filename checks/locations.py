@@ -147,8 +147,8 @@ def _phone_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 @per_table
 def _incomplete(rows: pd.DataFrame) -> pd.Series:
-    missing = pd.concat({f: rows[f"{f}_raw"].isna() for f in ADDRESS_PARTS}, axis=1)
-    return missing.any(axis=1), missing
+    missing = pd.DataFrame({f: rows[f"{f}_raw"].isna().to_numpy() for f in ADDRESS_PARTS}, index=rows.index)
+    return pd.Series(missing.to_numpy().any(axis=1), index=rows.index), missing
 
 
 def _zip_malformed(rows: pd.DataFrame) -> pd.Series:
@@ -178,7 +178,10 @@ def _city_ok(rows: pd.DataFrame, facts: pd.DataFrame) -> pd.Series:
     return merged.astype("boolean").fillna(True).astype(bool)
 
 
-def _zip_city_mismatch(rows: pd.DataFrame, facts: pd.DataFrame) -> pd.Series:
+@per_table
+def _zip_city_mismatch(rows: pd.DataFrame) -> pd.Series:
+    """Shared by the check and the valid-share metric, built once per table."""
+    facts = _zip_facts(rows)
     same_state = rows["state"].isna() | (rows["state"] == facts["zip_state"])
     return facts["zip_known"] & rows["city"].notna() & same_state & ~_city_ok(rows, facts)
 
@@ -242,13 +245,15 @@ def address_incomplete(rows: pd.DataFrame) -> pd.DataFrame:
     public cannot find the office. One finding per row naming every missing part (the field is the
     first one missing)."""
     mask, missing = _incomplete(rows)
+    missing = missing[mask]            # the label is built for the incomplete rows only
     # The missing parts as one label per row, built column by column ('city, ZIP').
-    names = pd.Series("", index=rows.index)
+    names = pd.Series("", index=missing.index, dtype="object")
     for field, label in ADDRESS_PARTS.items():
         names = names + np.where(missing[field], label + ", ", "")
     names = names.str.rstrip(", ")
-    first = missing.idxmax(axis=1)
-    out = [violations(rows, mask & (first == field), field=field, observed="", expected=names)
+    first = missing.idxmax(axis=1) if len(missing) else pd.Series(dtype="object")
+    out = [violations(rows, (first == field).reindex(rows.index, fill_value=False), field=field, observed="",
+                      expected=names)
            for field in ADDRESS_PARTS]   # a loop over the four fields, not over rows
     return pd.concat(out, ignore_index=True)
 
@@ -291,7 +296,7 @@ def zip_city_mismatch(rows: pd.DataFrame) -> pd.DataFrame:
     do not count; ZIP+4 is judged on its five digits. Silent when the ZIP is in another state
     (zip_state_mismatch reports that)."""
     facts = _zip_facts(rows)
-    mask = _zip_city_mismatch(rows, facts)
+    mask = _zip_city_mismatch(rows)
     hit = rows.loc[mask, ["zip"]].join(facts.loc[mask, ["zip_city", "zip_state"]]).fillna("")   # quoted rows only
     expected = hit["zip"] + " (" + hit["zip_city"] + ", " + hit["zip_state"] + ")"
     return violations(rows, mask, field="city", expected=expected,
@@ -416,7 +421,7 @@ def invalid_location_mask(rows: pd.DataFrame) -> pd.Series:
     phones = _phone_table(rows)
     l1, l2 = _po_box_lines(rows)
     return (_incomplete(rows)[0] | _zip_malformed(rows) | _zip_unknown(rows, facts)
-            | _zip_state_mismatch(rows, facts) | _zip_city_mismatch(rows, facts) | l1 | l2
+            | _zip_state_mismatch(rows, facts) | _zip_city_mismatch(rows) | l1 | l2
             | _po_box_zip(rows, facts) | rows["phone_raw"].isna() | _phone_invalid(rows, phones))
 
 

@@ -98,22 +98,29 @@ def split_multi(values: pd.Series) -> pd.Series:
     return values.fillna("").map(lambda s: [v for v in s.split(MULTI_SEP) if v])
 
 
-def explode_multi(rows: pd.DataFrame, column: str) -> pd.DataFrame:
-    """One row per value of a | joined column, other columns repeated; rows with no value dropped.
-    Row order and index are kept (a row's values in the order written)."""
-    codes, uniques = pd.factorize(rows[column].astype(object), use_na_sentinel=True)
-    # split each distinct value once: a million rows carry only their vocabulary's worth of values
+def explode_codes(codes: np.ndarray, uniques) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the integer codes (-1 missing) of a | joined column and its distinct values: the row
+    position of each value (a row repeated once per value, in order), the index of that value in the
+    flat list of parts, and the flat list itself (each distinct cell split once)."""
     parts = [[p for p in str(v).split(MULTI_SEP) if p] for v in uniques]
     lengths = np.array([len(p) for p in parts] + [0], dtype=np.int64)        # trailing 0: missing
     flat = np.array([p for ps in parts for p in ps], dtype=object)
     starts = np.concatenate([[0], np.cumsum(lengths[:-1])])
-    per_row = np.where(codes >= 0, codes, len(uniques))
+    per_row = np.where(codes >= 0, codes, len(parts))
     repeats = lengths[per_row]
-    row_at = np.repeat(np.arange(len(rows)), repeats)
+    row_at = np.repeat(np.arange(len(codes)), repeats)
     # k-th value of a row: its value's first part plus k
     k = np.arange(len(row_at)) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+    return row_at, (starts[per_row[row_at]] + k).astype(np.int64), flat
+
+
+def explode_multi(rows: pd.DataFrame, column: str) -> pd.DataFrame:
+    """One row per value of a | joined column, other columns repeated; rows with no value dropped.
+    Row order and index are kept (a row's values in the order written)."""
+    codes, uniques = pd.factorize(rows[column].astype(object), use_na_sentinel=True)
+    row_at, part, flat = explode_codes(codes, uniques)
     out = rows.iloc[row_at].copy()
-    out[column] = flat[starts[per_row[row_at]] + k] if len(row_at) else np.zeros(0, dtype=object)
+    out[column] = flat[part] if len(row_at) else np.zeros(0, dtype=object)
     return out
 
 

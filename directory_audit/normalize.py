@@ -186,7 +186,7 @@ def _first_rows(group: np.ndarray) -> np.ndarray:
 # Key columns the checks group by; normalize has their factorizations almost for free.
 SHARED_FACTORS = ("npi", "phone", "location_key", "provider_key", "phone_raw", "languages_raw",
                   "address_line1_raw", "address_line2_raw", "first_name", "middle_name", "last_name", "suffix",
-                  "gender")
+                  "gender", "languages")
 
 
 def normalize(raw: pd.DataFrame, factors: dict | None = None) -> pd.DataFrame:
@@ -272,10 +272,10 @@ def normalize(raw: pd.DataFrame, factors: dict | None = None) -> pd.DataFrame:
     out["provider_accepting_status"] = coded["provider_accepting_status"].map(vocab.accepting_status).fillna("unknown")
 
     # Languages: recognized tags, and what was written but is not a language.
-    languages = coded["languages"].apply_frame(
-        lambda s: pd.DataFrame(s.map(_languages).tolist(), columns=["tags", "bad"], index=s.index))
-    out["languages"] = languages["tags"]
-    out["languages_unrecognized"] = languages["bad"]
+    languages = pd.DataFrame([_languages(v) for v in coded["languages"].values], columns=["tags", "bad"], dtype="object")
+    shared["languages"] = coded["languages"].derive(languages["tags"])
+    out["languages"] = shared["languages"].spread()
+    out["languages_unrecognized"] = coded["languages"].spread(languages["bad"])
 
     out["plan_ids"] = coded["plan_ids"].map(lambda v: _join(ID_SEPARATORS.split(v)))
     out["network_ids"] = coded["network_ids"].map(lambda v: _join(x.strip() for x in SPECIALTY_SEPARATORS.split(v)))
