@@ -527,8 +527,14 @@ def candidate_pairs(rows: pd.DataFrame, max_block: int = 200) -> tuple[pd.DataFr
     token = np.where((words != "").to_numpy(), pd.factorize(words)[0], -1)
     person = np.concatenate([np.arange(n), np.arange(n)])
     block_codes, block_pos, offset = [], [], 0
+    # A token or a place seen once cannot make a pair: dropping those first (two bincounts) spares
+    # hashing most of a million solo practitioners' entries.
+    token_seen = np.bincount(token[token >= 0], minlength=1) if (token >= 0).any() else np.zeros(1, dtype=np.int64)
+    token = np.where((token >= 0) & (token_seen[np.maximum(token, 0)] > 1), token, -1)
     for place_col in ("street", "phone"):
         place = np.tile(people[place_col].to_numpy(), 2)
+        place_seen = np.bincount(place[place >= 0], minlength=1) if (place >= 0).any() else np.zeros(1, dtype=np.int64)
+        place = np.where((place >= 0) & (place_seen[np.maximum(place, 0)] > 2), place, -1)
         block = combine_codes(place, token)
         ok = block >= 0
         block_codes.append(block[ok] + offset)
