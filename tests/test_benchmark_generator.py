@@ -64,6 +64,9 @@ def test_duplicate_and_identifier_checks_run_on_the_generated_directory(audited)
     mine = [r for r in result.check_runs if r.check_id.split(".")[0] in ("duplicate", "identifier")]
     assert [r.check_id for r in mine if r.status == "error"] == []
     assert result.summary["records_unreadable"] == 0
+    # every other check and metric runs on it too (the scale work must not trade correctness for speed)
+    assert [(r.check_id, r.error) for r in result.check_runs if r.status == "error"] == []
+    assert result.summary.get("metric_errors", {}) == {}
 
 
 def test_qhp_copy_has_the_same_provider_locations(audited, tmp_path):
