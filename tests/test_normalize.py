@@ -1,7 +1,7 @@
 """normalize: raw strings -> canonical table, with the raw value kept beside each field."""
 import pandas as pd
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import example, given, strategies as st
 
 from directory_audit.model import RAW_FIELDS
 from directory_audit.normalize import normalize, parse_dates
@@ -110,3 +110,25 @@ def test_normalize_is_idempotent_over_its_raw_columns(rows):
     again = normalize(again_raw)
     pd.testing.assert_frame_equal(first, again)
     assert len(first) == len(rows)
+
+
+@example(["123 N. Main Street, Suite #4", "  Calle Peña 5 ", "1 Straße Way", "x\x1cy\x85z", "A–B Road", ""])
+@given(st.lists(st.text(alphabet=st.characters(max_codepoint=0x2100), max_size=30), max_size=20))
+def test_street_keys_in_arrow_equal_the_python_rule(lines):
+    """normalize builds street keys for ASCII lines with Arrow's kernels and for the rest in Python;
+    both must give what the one-line Python rule gives."""
+    from directory_audit.normalize import _street_key, _street_keys
+    values = pd.Series(lines, dtype="object")
+    assert list(_street_keys(values)) == [_street_key(v) for v in lines]
+
+
+@example(["123 Main St Ste 4", "1 FL", "Suite 200", "#5 Oak", "100 N Main St\tSuite 300 Floor 2", "1 Ste. Anne Rd"])
+@given(st.lists(st.text(alphabet=st.characters(max_codepoint=0x2100), max_size=30), max_size=20))
+def test_building_keys_in_arrow_equal_the_python_pattern(lines):
+    import re
+    from directory_audit.normalize import _street_key, building_key
+    keys = pd.Series([_street_key(v) + "|97201" for v in lines], dtype="object")
+    suite = re.compile(r"(?:^|\s)(?:STE|UNIT|APT|APARTMENT|RM|ROOM|FL|BLDG|DEPT)(?:\s[^|]*)?(?=\|)")
+    expected = [k if not k.startswith("|") else None for k in (suite.sub("", k).strip() for k in keys)]
+    got = building_key(keys)
+    assert [None if pd.isna(v) else v for v in got] == expected
