@@ -26,8 +26,8 @@ from rapidfuzz.distance import Indel, JaroWinkler
 from rapidfuzz.process import cpdist
 
 from directory_audit.findings import VIOLATION_COLUMNS, violations
-from directory_audit.model import (RAW_FIELDS, any_per, combine_codes, distinct_count_per, key_codes, key_factor,
-                                   per_distinct, per_table)
+from directory_audit.model import (RAW_FIELDS, any_per, combine_codes, distinct_count_per, group_codes, key_codes,
+                                   key_factor, per_distinct, per_table)
 from directory_audit.normalize import building_key, fold_accents, location_key, per_unique
 from directory_audit.registry import check
 
@@ -326,16 +326,11 @@ def raw_row_hash(rows: pd.DataFrame) -> pd.Series:
     return pd.util.hash_pandas_object(rows[_raw_columns(rows)], index=False)
 
 
-def _with_missing(codes: np.ndarray) -> np.ndarray:
-    """Codes where missing is one more value (two rows both without a location share that)."""
-    return np.where(codes >= 0, codes, int(codes.max()) + 1 if len(codes) else 0)
-
-
 @per_table
 def table_listings(rows: pd.DataFrame) -> np.ndarray:
     """Integer code of each row's (provider, location) listing, a missing location being a value:
     rows that are verbatim copies always share it, so only rows that share it need hashing."""
-    return combine_codes(_with_missing(key_codes(rows, "provider_key")), _with_missing(key_codes(rows, "location_key")))
+    return group_codes(key_codes(rows, "provider_key"), key_codes(rows, "location_key"))
 
 
 @per_table

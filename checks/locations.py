@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from directory_audit import geo, vocab
-from directory_audit.model import distinct_count_per, key_codes, key_factor, per_distinct, per_table
+from directory_audit.model import distinct_count_per, first_rows, key_codes, key_factor, per_distinct, per_table
 from directory_audit.normalize import fullmatch
 from directory_audit.findings import detail_json, violations
 from directory_audit.registry import check, metric
@@ -116,10 +116,7 @@ def _phone_table(rows: pd.DataFrame) -> pd.DataFrame:
     region = np.full(n, None, dtype=object)
     if n:
         # normalize's E.164 of each distinct raw number, from the first row that shows it
-        first = np.zeros(n, dtype=np.int64)
-        seen = codes >= 0
-        first[codes[seen][::-1]] = np.flatnonzero(seen)[::-1]
-        e164 = pd.Series(rows["phone"].to_numpy(dtype=object)[first], dtype="object")
+        e164 = pd.Series(rows["phone"].to_numpy(dtype=object)[first_rows(codes)], dtype="object")
         ten = e164.notna().to_numpy()
         where_ten = np.flatnonzero(ten)
         ok = fullmatch(e164[ten], r"\+1(?:" + _nanp_number_pattern().pattern + ")")
@@ -129,8 +126,7 @@ def _phone_table(rows: pd.DataFrame) -> pd.DataFrame:
             # '+1AAA...' as fixed-width bytes: the area code is characters 2-4, no string slicing
             areas, at_area = np.unique(np.asarray(good, dtype="S12").view(np.uint8).reshape(-1, 12)[:, 2:5]
                                        .copy().view("S3").ravel(), return_inverse=True)
-            example = np.zeros(len(areas), dtype=np.int64)
-            example[at_area[::-1]] = np.arange(len(good))[::-1]
+            example = first_rows(at_area.ravel())
             area_text = np.array([a.decode("ascii") for a in areas], dtype=object)
             area_region = np.array([phone_facts(good[i])[2] for i in example], dtype=object)
             area_code[where_ten[ok]] = area_text[at_area.ravel()]

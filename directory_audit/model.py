@@ -217,6 +217,24 @@ def combine_codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
+def group_codes(*codes: np.ndarray) -> np.ndarray:
+    """Dense codes (first appearance order) of the combinations of several code arrays, a missing
+    value (-1) counting as a value of its own: two rows both without a location share that."""
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for more in codes:
+        more = np.asarray(more, dtype=np.int64) + 1
+        key = pd.factorize(key * (int(more.max(initial=0)) + 1) + more)[0].astype(np.int64)
+    return key
+
+
+def first_rows(group: np.ndarray) -> np.ndarray:
+    """Position of the first row of each group, for integer codes 0..k-1 (-1 rows belong to none)."""
+    at = np.flatnonzero(group >= 0)
+    first = np.zeros(int(group.max(initial=-1)) + 1, dtype=np.int64)
+    first[group[at][::-1]] = at[::-1]
+    return first
+
+
 def per_distinct(rows: pd.DataFrame, column: str, func, missing=None) -> pd.Series:
     """``func`` (distinct values as an object Series -> array-like of one result each) applied once
     per distinct non-missing value of ``rows[column]`` and spread back to every row; ``missing`` where

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import vocab
-from .model import MULTI_SEP, RAW_FIELDS, SOURCE_COLUMNS
+from .model import MULTI_SEP, RAW_FIELDS, SOURCE_COLUMNS, first_rows, group_codes
 
 # Separators directories use inside one cell. Languages also split on '/' and ' and ';
 # specialties do not, because 'Obstetrics/Gynecology' and 'Allergy and Immunology' are one specialty.
@@ -43,10 +43,7 @@ def per_unique(col: pd.Series, func) -> pd.Series:
     million rows has far fewer distinct phones, cities, dates or names, so string work costs what
     the vocabulary costs. The result has object dtype, None where ``col`` is missing."""
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    done = func(pd.Series(np.asarray(uniques, dtype=object), dtype="object"))
-    values = done.astype("object").where(done.notna(), None).to_numpy(dtype=object)
-    values = np.append(values, None)             # position -1 (missing) takes the trailing None
-    return pd.Series(values.take(codes), index=col.index, dtype="object")
+    return Coded(codes, pd.Series(np.asarray(uniques, dtype=object), dtype="object"), col.index).apply(func)
 
 
 class Coded:
@@ -63,14 +60,12 @@ class Coded:
         """The column's distinct values stripped, blank ones missing (cells equal once stripped
         share one code)."""
         codes, uniques = pd.factorize(col, use_na_sentinel=True)
-        distinct = pd.Series(np.asarray(uniques, dtype=object), dtype="object")
-        cleaned = _clean_values(distinct)
-        if cleaned.notna().all() and cleaned.eq(distinct).all():    # the usual case: nothing to strip
-            return cls(codes.astype(np.int64, copy=False), distinct, col.index)
-        to_clean, values = pd.factorize(cleaned, use_na_sentinel=True)
-        codes = np.where(codes >= 0, np.append(to_clean, -1)[codes], -1)
-        return cls(codes.astype(np.int64, copy=False), pd.Series(np.asarray(values, dtype=object), dtype="object"),
-                   col.index)
+        as_written = cls(codes.astype(np.int64, copy=False), pd.Series(np.asarray(uniques, dtype=object),
+                                                                       dtype="object"), col.index)
+        cleaned = _clean_values(as_written.values)
+        if cleaned.notna().all() and cleaned.eq(as_written.values).all():    # the usual case: nothing to strip
+            return as_written
+        return as_written.derive(cleaned)
 
     @classmethod
     def missing(cls, index: pd.Index) -> "Coded":
@@ -114,11 +109,6 @@ def _clean_values(col: pd.Series) -> pd.Series:
     s = col.astype("object")
     s = s.where(s.isna(), s.astype(str).str.strip())
     return s.where(s.notna() & (s != ""), None)
-
-
-def _map_unique(col: pd.Series, func) -> pd.Series:
-    """Apply ``func`` once per distinct non-missing value and map the result back."""
-    return per_unique(col, lambda s: s.map(func))
 
 
 def _join(values) -> str | None:
@@ -165,22 +155,6 @@ def _split_one_line_addresses(f: dict[str, pd.Series]) -> bool:
         col.loc[parsed.index] = parsed.map(lambda t: t[i])
         f[field] = col
     return True
-
-
-def _group_codes(*codes: np.ndarray) -> np.ndarray:
-    """Dense codes of the combinations of several code arrays, missing (-1) a value of its own."""
-    key = np.asarray(codes[0], dtype=np.int64) + 1
-    for more in codes[1:]:
-        more = np.asarray(more, dtype=np.int64) + 1
-        key = pd.factorize(key * (int(more.max(initial=0)) + 1) + more)[0].astype(np.int64)
-    return key
-
-
-def _first_rows(group: np.ndarray) -> np.ndarray:
-    """Row position of each group's first row, groups numbered 0..k-1."""
-    first = np.zeros(int(group.max(initial=-1)) + 1, dtype=np.int64)
-    first[group[::-1]] = np.arange(len(group))[::-1]
-    return first
 
 
 # Key columns the checks group by; normalize has their factorizations almost for free.
@@ -506,14 +480,14 @@ def _street_keys(lines: pd.Series) -> np.ndarray:
 
 def location_key(line1: pd.Series, zip5: pd.Series) -> pd.Series:
     """'123 N. Main Street, Suite 4' + 97201 -> '123 N MAIN ST STE 4|97201' for grouping by location."""
-    key = _map_unique(line1, _street_key)
+    key = per_unique(line1, lambda lines: pd.Series(_street_keys(lines), index=lines.index, dtype="object"))
     return (key + "|" + zip5.fillna("")).where(line1.notna(), None)
 
 
 def _location_keys(line1: Coded, zip_raw: Coded, zip5: pd.Series) -> Coded:
     """``location_key`` built once per distinct (address, ZIP as written) pair."""
-    pair = _group_codes(line1.codes, zip_raw.codes)
-    at = _first_rows(pair)
+    pair = group_codes(line1.codes, zip_raw.codes)
+    at = first_rows(pair)
     street = _street_keys(line1.values)
     has_line = line1.codes[at] >= 0
     keys = pd.Series(np.where(has_line, np.append(street, "")[line1.codes[at]], ""), dtype="object")

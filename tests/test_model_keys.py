@@ -146,3 +146,21 @@ def test_count_distinct_matches_numpy_unique(values):
     from directory_audit.model import count_distinct
     arr = np.array(values, dtype=np.int64)
     assert count_distinct(arr) == len(np.unique(arr[arr >= 0]))
+
+
+@given(codes, codes)
+def test_group_codes_number_the_combinations_in_first_appearance_order(a, b):
+    from directory_audit.model import first_rows, group_codes
+    n = min(len(a), len(b))
+    a, b = np.array(a[:n], dtype=np.int64), np.array(b[:n], dtype=np.int64)
+    got = group_codes(a, b)
+    want = pd.factorize(pd.Series([f"{x},{y}" for x, y in zip(a, b)], dtype=object))[0]   # -1 is a value
+    assert got.tolist() == want.tolist()
+    first = first_rows(got)
+    assert [int(np.flatnonzero(got == g)[0]) for g in range(len(first))] == first.tolist()
+
+
+def test_first_rows_skip_missing():
+    from directory_audit.model import first_rows
+    assert first_rows(np.array([-1, 1, 0, 1, -1, 0])).tolist() == [2, 1]
+    assert first_rows(np.array([], dtype=np.int64)).tolist() == []

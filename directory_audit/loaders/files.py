@@ -17,11 +17,10 @@ import re
 import tomllib
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..errors import ColumnMappingError, ConfigError, EncodingError, InputError, SourceNotFound
-from ..model import RAW_FIELDS
+from ..model import RAW_FIELDS, first_rows, group_codes
 from ..progress import Progress
 from ..settings import Settings
 from . import LoadResult, problems_frame, sha256_of
@@ -173,16 +172,12 @@ def _join_non_empty(columns: list[pd.Series], separator: str) -> pd.Series:
     Joined once per distinct combination of cells (a specialty and its taxonomy code repeat across
     a million rows), then spread back by position."""
     n = len(columns[0])
-    combo = np.zeros(n, dtype=np.int64)
-    for col in columns:
-        codes, uniques = pd.factorize(col, use_na_sentinel=True)
-        combo = pd.factorize(combo * (len(uniques) + 1) + (codes + 1))[0].astype(np.int64)
+    combo = group_codes(*(pd.factorize(col, use_na_sentinel=True)[0] for col in columns))
     distinct = int(combo.max(initial=-1)) + 1
     if distinct > n // 2:          # nearly every row its own combination: join the rows themselves
         texts = [col.reset_index(drop=True) for col in columns]
     else:
-        first = np.zeros(distinct, dtype=np.int64)
-        first[combo[::-1]] = np.arange(n)[::-1]
+        first = first_rows(combo)
         texts = [col.iloc[first].reset_index(drop=True) for col in columns]
     texts = [t.fillna("").astype(str) for t in texts]      # Arrow strings: the joins below run in C++
     joined = texts[0]
