@@ -26,8 +26,8 @@ from rapidfuzz.distance import Indel, JaroWinkler
 from rapidfuzz.process import cpdist
 
 from directory_audit.findings import VIOLATION_COLUMNS, violations
-from directory_audit.model import (RAW_FIELDS, any_per, combine_codes, distinct_count_per, group_codes, key_codes,
-                                   key_factor, per_distinct, per_table)
+from directory_audit.model import (RAW_FIELDS, any_per, combine_codes, distinct_count_per, group_codes, group_size,
+                                   key_codes, key_factor, per_distinct, per_table)
 from directory_audit.normalize import building_key, fold_accents, location_key, per_unique
 from directory_audit.registry import check
 
@@ -338,8 +338,7 @@ def table_row_hash(rows: pd.DataFrame) -> pd.Series:
     """``raw_row_hash`` of the rows whose listing (provider and location) is listed more than once,
     once per table (exact copies and same-NPI listings share it); 0 elsewhere, where no other row
     can be identical."""
-    listing = table_listings(rows)
-    repeated = np.bincount(listing, minlength=max(int(listing.max()) + 1, 1))[listing] > 1 if len(rows) else listing > 0
+    repeated = group_size(table_listings(rows)) > 1
     out = pd.Series(np.zeros(len(rows), dtype=np.uint64), index=rows.index)
     if repeated.any():
         out[repeated] = raw_row_hash(rows[repeated]).to_numpy()
@@ -393,7 +392,7 @@ def exact_row(rows: pd.DataFrame) -> pd.DataFrame:
         return _empty()
     h = table_row_hash(rows)
     listing = table_listings(rows)
-    repeated = np.bincount(listing, minlength=max(int(listing.max()) + 1, 1))[listing] > 1
+    repeated = group_size(listing) > 1
     copy = pd.Series(combine_codes(listing, pd.factorize(h.to_numpy())[0]), index=rows.index)
     mask = pd.Series(repeated, index=rows.index) & copy.duplicated(keep=False)
     if not mask.any():
@@ -417,8 +416,7 @@ def npi_same_location(rows: pd.DataFrame) -> pd.DataFrame:
     if rows.empty:
         return _empty()
     listing = combine_codes(key_codes(rows, "npi"), key_codes(rows, "location_key"))
-    listed = np.bincount(listing[listing >= 0], minlength=max(int(listing.max()) + 1, 1))
-    several = (listing >= 0) & (listed[np.maximum(listing, 0)] > 1)
+    several = group_size(listing) > 1
     if not several.any():
         return _empty()
     content = np.full(len(rows), -1, dtype=np.int64)
@@ -449,10 +447,7 @@ def npi_name_conflict(rows: pd.DataFrame, min_first_score: float = 0.9, min_last
     # Only NPIs listed under more than one distinct name are compared, and each distinct name once.
     name = np.full(len(rows), -1, dtype=np.int64)
     who = people.loc[individual, parts]
-    code = pd.factorize(who[parts[0]])[0]
-    for part in parts[1:]:
-        code = combine_codes(code, pd.factorize(who[part])[0])
-    name[individual] = code
+    name[individual] = group_codes(*(pd.factorize(who[part])[0] for part in parts))
     several = individual & (distinct_count_per(npi, name) > 1)
     if not several.any():
         return _empty()
@@ -524,12 +519,10 @@ def candidate_pairs(rows: pd.DataFrame, max_block: int = 200) -> tuple[pd.DataFr
     block_codes, block_pos, offset = [], [], 0
     # A token or a place seen once cannot make a pair: dropping those first (two bincounts) spares
     # hashing most of a million solo practitioners' entries.
-    token_seen = np.bincount(token[token >= 0], minlength=1) if (token >= 0).any() else np.zeros(1, dtype=np.int64)
-    token = np.where((token >= 0) & (token_seen[np.maximum(token, 0)] > 1), token, -1)
+    token = np.where(group_size(token) > 1, token, -1)
     for place_col in ("street", "phone"):
         place = np.tile(people[place_col].to_numpy(), 2)
-        place_seen = np.bincount(place[place >= 0], minlength=1) if (place >= 0).any() else np.zeros(1, dtype=np.int64)
-        place = np.where((place >= 0) & (place_seen[np.maximum(place, 0)] > 2), place, -1)
+        place = np.where(group_size(place) > 2, place, -1)      # each person is in the tile twice
         block = combine_codes(place, token)
         ok = block >= 0
         block_codes.append(block[ok] + offset)

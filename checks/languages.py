@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 
-
 import langcodes
 import numpy as np
 import pandas as pd

@@ -7,7 +7,6 @@ finding. Facilities are exempt from the flag: the QHP format gives them no accep
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from directory_audit import geo
@@ -74,8 +73,7 @@ def conflicting(rows: pd.DataFrame) -> pd.DataFrame:
     of statuses in ``detail``."""
     # 'Existing patients only' is a no to new patients: only yes against no is a conflict, and a
     # location-level 'some locations' answers nothing to conflict with.
-    status = rows["accepting_status"]
-    answer = np.where(status.isin(["accepting"]), 0, np.where(status.isin(["not_accepting", "existing_patients_only"]), 1, -1))
+    answer = pd.factorize(rows["accepting_status"].map(ANSWERS), use_na_sentinel=True)[0]   # -1: no answer
     listing = combine_codes(key_codes(rows, "provider_key"), key_codes(rows, "location_key"))
     n = distinct_count_per(listing, answer)
     mask = pd.Series(n > 1, index=rows.index)

@@ -190,6 +190,15 @@ def distinct_count_per(group: np.ndarray, value: np.ndarray, mask: np.ndarray | 
     return np.where(group >= 0, per_group[np.maximum(group, 0)], 0)
 
 
+def group_size(group: np.ndarray) -> np.ndarray:
+    """For integer codes ``group`` (-1 missing), how many rows share each row's group (0 where the
+    group is missing): a bincount, spread back to every row."""
+    group = np.asarray(group)
+    ok = group >= 0
+    counts = np.bincount(group[ok], minlength=1) if ok.any() else np.zeros(1, dtype=np.int64)
+    return np.where(ok, counts[np.maximum(group, 0)], 0)
+
+
 def count_distinct(codes: np.ndarray) -> int:
     """How many distinct non-missing values integer codes (-1 missing) hold: a bincount, no sort."""
     codes = np.asarray(codes)

@@ -164,3 +164,12 @@ def test_first_rows_skip_missing():
     from directory_audit.model import first_rows
     assert first_rows(np.array([-1, 1, 0, 1, -1, 0])).tolist() == [2, 1]
     assert first_rows(np.array([], dtype=np.int64)).tolist() == []
+
+
+@given(codes)
+def test_group_size_matches_pandas_transform_size(values):
+    from directory_audit.model import group_size
+    arr = np.array(values, dtype=np.int64)
+    s = pd.Series(arr)
+    want = s.map(s[s >= 0].value_counts()).fillna(0).astype(int).where(s >= 0, 0)
+    assert group_size(arr).tolist() == want.tolist()
