@@ -13,11 +13,21 @@ from directory_audit.runner import AuditContext
 def malformed_record(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame:
     """A row or JSON entry the loader could not read (wrong field count, not an object). It is not
     audited further, so it is reported here rather than lost."""
+    return problem_findings(context, "source.malformed_record")
+
+
+def problem_findings(context: AuditContext, check_id: str) -> pd.DataFrame:
+    """The loader's problems filed under ``check_id`` (see ``loaders.PROBLEM_COLUMNS``), as violations.
+    Checks of things only a loader can see (pages, references, robots) are this one line."""
     p = context.load_problems
     if p is None or p.empty:
-        return pd.DataFrame(columns=list(VIOLATION_COLUMNS))
+        return pd.DataFrame(columns=list(VIOLATION_COLUMNS) + ["message"])
+    ids = p["check_id"].fillna("").replace("", "source.malformed_record") if "check_id" in p else \
+        pd.Series("source.malformed_record", index=p.index)
+    p = p[ids == check_id]
+    detail = p["detail"].fillna("") if "detail" in p else ""
     out = pd.DataFrame({"record_id": p["record_id"], "npi": "", "provider_name": "", "field": p["field"],
-                        "observed": p["observed"], "expected": p["expected"], "detail": "",
+                        "observed": p["observed"], "expected": p["expected"], "detail": detail,
                         "message": p["message"]})
     return out.reset_index(drop=True)
 

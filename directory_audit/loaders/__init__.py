@@ -19,8 +19,13 @@ from ..errors import SourceNotFound, UnknownFormat
 from ..progress import Progress
 from ..settings import Settings
 
-#: Columns of LoadResult.problems.
-PROBLEM_COLUMNS = ("record_id", "field", "observed", "expected", "message")
+#: Columns of LoadResult.problems. ``check_id`` names the check that reports the problem: missing or
+#: empty means ``source.malformed_record`` (a record that cannot be read); a loader that learns something
+#: only it can see (a page that failed, a dangling FHIR reference, robots.txt refusing a page) files it
+#: under that check's id, and the check reports it with ``problem_findings``. ``detail`` is a JSON object
+#: string, like a finding's.
+PROBLEM_COLUMNS = ("record_id", "field", "observed", "expected", "message", "check_id", "detail")
+DEFAULT_PROBLEM_CHECK = "source.malformed_record"
 
 
 @dataclass
@@ -43,7 +48,10 @@ def sha256_of(paths: list[Path]) -> str:
 
 
 def problems_frame(rows: list[dict[str, str]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
+    frame = pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
+    frame["check_id"] = frame["check_id"].fillna("").replace("", DEFAULT_PROBLEM_CHECK)
+    frame["detail"] = frame["detail"].fillna("")
+    return frame
 
 
 def _loaders() -> dict[str, Callable[..., LoadResult]]:
