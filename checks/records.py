@@ -32,6 +32,23 @@ def problem_findings(context: AuditContext, check_id: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+@check(id="source.empty_directory", factor="T1.i", severity="error",
+       title="Directory lists no providers", message="the directory lists no providers: {observed}")
+def empty_directory(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame:
+    """A directory that lists no providers (a header and no rows, ``[]``, an index naming no files) tells
+    enrollees nothing; most often an export that broke. Reported as an error so a nightly run fails
+    loudly instead of passing with nothing audited."""
+    if len(rows):
+        return pd.DataFrame(columns=list(VIOLATION_COLUMNS))
+    unreadable = 0 if context.load_problems is None else len(context.load_problems)
+    observed = (f"no provider records ({unreadable} record(s) could not be read: see source.malformed_record)"
+                if unreadable else "no provider records")
+    source = context.load_sources[0] if context.load_sources else "(directory)"
+    return pd.DataFrame([{"record_id": source, "npi": "", "provider_name": "", "field": "(directory)",
+                          "observed": observed, "expected": "at least one provider listing", "detail": ""}],
+                        columns=list(VIOLATION_COLUMNS))
+
+
 @check(id="record.name_missing", factor="T1.i", severity="error",
        title="Provider name missing", message="listing has no provider or facility name")
 def name_missing(rows: pd.DataFrame) -> pd.DataFrame:

@@ -75,7 +75,8 @@ def audit(source: str, settings: Settings, format: str = "auto", progress: Progr
 
     t = time.perf_counter()
     context = AuditContext(settings=settings, reference=load_reference(settings, table["npi"]),
-                           load_problems=loaded.problems, load_metadata=loaded.metadata)
+                           load_problems=loaded.problems, load_metadata=loaded.metadata,
+                           load_sources=list(loaded.sources))
     stages["reference"] = time.perf_counter() - t
     specs = select(catalogue, settings.selected_checks, settings.disabled_checks)
     metrics = [m for m in METRICS.values()

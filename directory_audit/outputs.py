@@ -32,8 +32,47 @@ def atomic_write(path: Path, write: Callable[[TextIO], None], encoding: str = "u
     return path
 
 
+#: A cell starting with one of these is run as a formula by Excel, LibreOffice and Google Sheets (OWASP,
+#: "CSV Injection"); a directory's text (a phone written ``+1-=cmd|' /C calc'!A0``) must not be.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_TRIGGER_PATTERN = "^[=+\\-@\t\r]"
+#: A plain number ("-5", "+1.5e3") is no formula and stays as it is.
+_NUMBER_PATTERN = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every text cell that a spreadsheet would run as a formula prefixed with a single
+    quote (the OWASP CSV-injection defence): cells starting with ``=``, ``@``, tab or carriage return,
+    and with ``+`` or ``-`` unless the whole cell is a number. For every CSV we write; JSONL and the
+    other outputs keep the raw value. Column by column in Arrow's string kernels; a column with nothing
+    to change is not copied."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    out = frame
+    for col in frame.columns:
+        series = frame[col]
+        if not (pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype)):
+            continue
+        try:
+            arr = pa.array(series.to_numpy(dtype=object, na_value=None), type=pa.large_string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):      # mixed types: judge their text
+            arr = pa.array(series.map(lambda v: None if v is None or v != v else str(v)).to_numpy(dtype=object),
+                           type=pa.large_string(), from_pandas=True)
+        risky = pc.and_kleene(pc.match_substring_regex(arr, _TRIGGER_PATTERN),
+                              pc.invert(pc.match_substring_regex(arr, _NUMBER_PATTERN)))
+        if not pc.any(risky).as_py():
+            continue
+        fixed = pc.if_else(risky, pc.utf8_replace_slice(arr, 0, 0, "'"), arr)
+        if out is frame:
+            out = frame.copy(deep=False)
+        keep = series.isna()
+        out[col] = pd.Series(fixed.to_numpy(zero_copy_only=False), index=frame.index, dtype=object).where(~keep, series)
+    return out
+
+
 def write_findings_csv(findings: pd.DataFrame, path: Path) -> Path:
-    return atomic_write(path, lambda fh: findings[list(FINDING_COLUMNS)].to_csv(fh, index=False))
+    safe = neutralise_formulas(findings[list(FINDING_COLUMNS)])
+    return atomic_write(path, lambda fh: safe.to_csv(fh, index=False))
 
 
 def write_findings_jsonl(findings: pd.DataFrame, path: Path) -> Path:

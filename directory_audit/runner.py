@@ -26,6 +26,7 @@ class AuditContext:
     reference: dict[str, Any] = field(default_factory=dict)   # e.g. "nppes", "leie" frames
     load_problems: pd.DataFrame | None = None
     load_metadata: dict[str, Any] = field(default_factory=dict)
+    load_sources: list[str] = field(default_factory=list)     # what the loader read (paths, URLs)
 
     def has(self, key: str) -> bool:
         return key in self.reference and self.reference[key] is not None

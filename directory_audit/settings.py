@@ -150,21 +150,48 @@ def _from_toml(data: dict[str, Any], path: Path) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"Settings file {path}: unknown key(s) {sorted(unknown)}; "
                           f"expected some of {sorted(_TOP_KEYS)}.")
-    out: dict[str, Any] = {k: v for k, v in data.items()
-                           if k in {"as_of", "policy", "max_age_days", "fail_on", "encoding", "sheet",
-                                    "max_download_mb"}}
+
+    def want(key: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):   # TOML true is no number
+            raise ConfigError(f"Settings file {path}: {key} = {value!r}; expected {what}.")
+        return value
+
+    def strings(key: str, value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"Settings file {path}: {key} = {value!r}; expected a list of strings, "
+                              f"e.g. {key} = [\"...\"].")
+        return tuple(value)
+
+    out: dict[str, Any] = {}
+    for key in ("policy", "fail_on", "encoding", "sheet"):
+        if key in data:
+            out[key] = want(key, data[key], str, "a string")
+    if "as_of" in data:
+        out["as_of"] = data["as_of"]
+    if "max_age_days" in data:
+        out["max_age_days"] = want("max_age_days", data["max_age_days"], int, "a whole number of days")
+    if "max_download_mb" in data:
+        out["max_download_mb"] = want("max_download_mb", data["max_download_mb"], (int, float), "a number of megabytes")
     for key in ("disabled_checks", "selected_checks"):
         if key in data:
-            out[key] = tuple(data[key])
+            out[key] = strings(key, data[key])
     if "policies" in data:
-        out["policies"] = MappingProxyType({**POLICIES, **{k: int(v) for k, v in data["policies"].items()}})
-    area = data.get("service_area", {})
+        policies = want("policies", data["policies"], dict, "a table of name = days")
+        for k, v in policies.items():
+            want(f"policies.{k}", v, int, "a whole number of days")
+        out["policies"] = MappingProxyType({**POLICIES, **{k: int(v) for k, v in policies.items()}})
+    area = want("service_area", data.get("service_area", {}), dict, "a table with states and counties")
     if "states" in area:
-        out["service_area_states"] = tuple(s.upper() for s in area["states"])
+        out["service_area_states"] = tuple(s.upper() for s in strings("service_area.states", area["states"]))
     if "counties" in area:
-        out["service_area_counties"] = tuple(area["counties"])
+        out["service_area_counties"] = strings("service_area.counties", area["counties"])
     if "check_options" in data:
-        out["check_options"] = MappingProxyType({k: MappingProxyType(dict(v)) for k, v in data["check_options"].items()})
+        options = want("check_options", data["check_options"], dict, 'tables named by check id, e.g. '
+                       '[check_options."location.crowded_address"]')
+        for k, v in options.items():
+            want(f'check_options."{k}"', v, dict, "a table of option = value")
+        out["check_options"] = MappingProxyType({k: MappingProxyType(dict(v)) for k, v in options.items()})
     return out
 
 

@@ -334,3 +334,21 @@ def test_max_download_mb_from_settings_file(tmp_path):
     cfg.write_text("max_download_mb = 0\n")
     with pytest.raises(ConfigError, match="max_download_mb"):
         load_settings(cfg)
+
+
+def test_the_connection_itself_refuses_a_refused_address(httpserver, opts):
+    """The second check, in the connection: a name that resolved to a public address when checked and to
+    a private one when connecting (DNS rebinding) is still refused, before the socket connects."""
+    from directory_audit import http
+    CONNECTS.clear()
+    url = httpserver.url_for("/x")
+    with HttpClient(opts) as client:
+        req = http._Request(time.monotonic() + 5)
+        req.policy = http._policy_for(url, "http://93.184.215.14/index.json")
+        http._current.request = req
+        try:
+            with pytest.raises(UnsafeURL, match="private or loopback"):
+                client.session.get(url)     # skips the client's first check: only the connection's is left
+        finally:
+            http._current.request = None
+    assert CONNECTS == [] and len(httpserver.log) == 0

@@ -117,8 +117,24 @@ def read_mapping(path: Path | None) -> dict[str, list[str]]:
         if field not in RAW_FIELDS:
             raise ConfigError(f"Column-mapping file {path}: unknown field {field!r}; "
                               f"expected one of {', '.join(RAW_FIELDS)}.")
-        out[field] = [headers] if isinstance(headers, str) else list(headers)
+        names = [headers] if isinstance(headers, str) else headers
+        if not isinstance(names, list) or not names or not all(isinstance(h, str) and h.strip() for h in names):
+            raise ConfigError(f"Column-mapping file {path}: {field} = {_toml_shown(headers)}; expected the header "
+                              f"of the column that holds it, as a string (e.g. {field} = \"Header In Your File\"), or a "
+                              f"non-empty list of headers (e.g. {field} = [\"First Header\", \"Second Header\"]).")
+        out[field] = list(names)
     return out
+
+
+def _toml_shown(value: object) -> str:
+    if isinstance(value, list):
+        return "[]" if not value else "[" + ", ".join(_toml_shown(v) for v in value[:4]) + (", ...]" if len(value) > 4 else "]")
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, str):
+        return repr(value)
+    kind = {bool: "a boolean", int: "a number", float: "a number"}.get(type(value), f"a {type(value).__name__}")
+    return f"{value!r} ({kind})"
 
 
 # "123 Main St, Portland, OR 97201": a one-cell address carries city, state and ZIP itself.
@@ -305,9 +321,43 @@ def _read_ragged(path: Path, encoding: str, delimiter: str):
     return pd.DataFrame(good, columns=header, dtype=str), pd.Series(ids, dtype=str), problems
 
 
+#: A workbook is a zip of XML; past this much XML it is refused rather than inflated (a zip bomb).
+MAX_WORKBOOK_XML_BYTES = 4 * 1024 ** 3
+
+
+def _check_workbook_size(path: Path) -> None:
+    import zipfile
+    try:
+        with zipfile.ZipFile(path) as z:
+            inflated = sum(info.file_size for info in z.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return                 # not a zip: openpyxl's own error names the problem
+    if inflated > MAX_WORKBOOK_XML_BYTES:
+        raise InputError(f"{path}: the workbook inflates to {inflated:,} bytes of XML, past the "
+                         f"{MAX_WORKBOOK_XML_BYTES // 1024 ** 3} GB a directory workbook could need; refused as a "
+                         f"zip bomb. Export the directory as CSV instead.")
+
+
+def _sheet_as_text(path: Path, sheet: str) -> pd.DataFrame:
+    import openpyxl
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        rows = [["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+                 for v in row] for row in book[sheet].iter_rows(values_only=True)]
+    finally:
+        book.close()
+    if not rows:
+        return pd.DataFrame()
+    width = max(len(r) for r in rows)
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    header = [h or f"Unnamed: {i}" for i, h in enumerate(rows[0])]
+    return pd.DataFrame(rows[1:], columns=header, dtype=str)
+
+
 def load_excel(source: str, settings: Settings, progress: Progress) -> LoadResult:
     path = Path(source)
     _check_readable(path)
+    _check_workbook_size(path)
     with progress.task(f"reading {path.name}"):
         try:
             book = pd.ExcelFile(path, engine="openpyxl")
@@ -317,7 +367,12 @@ def load_excel(source: str, settings: Settings, progress: Progress) -> LoadResul
         sheet = settings.sheet or book.sheet_names[0]
         if sheet not in book.sheet_names:
             raise InputError(f"{path}: no sheet named {sheet!r}; sheets found: {book.sheet_names}.")
-        table = pd.read_excel(book, sheet_name=sheet, dtype=str, keep_default_na=False)
+        try:
+            table = pd.read_excel(book, sheet_name=sheet, dtype=str, keep_default_na=False)
+        except (OverflowError, ValueError):
+            # pandas turns every whole-number float into an int and dies on one past float range
+            # (a cell holding 1E+309 reads as infinity): read such a sheet's values as text ourselves.
+            table = _sheet_as_text(path, sheet)
     table = table.loc[~(table == "").all(axis=1)] if len(table.columns) else table
     record_ids = pd.Series(table.index + 2).map(lambda n: f"{path.name}!{sheet}:{n}")
     headers = [str(h) for h in table.columns]

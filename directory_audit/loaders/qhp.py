@@ -18,27 +18,16 @@ from typing import Any, BinaryIO, Iterator
 import ijson
 import pandas as pd
 
-from ..errors import InputError, MalformedJSON, SourceNotFound
+from ..errors import InputError, MalformedJSON, SourceNotFound, UnknownFormat
 from ..model import MULTI_SEP, RAW_FIELDS, SOURCE_COLUMNS
 from ..progress import Progress
 from ..settings import Settings
 from . import LoadResult, problems_frame, sha256_of
+from .jsonguard import GuardedReader, load_small_json, loads_bounded
 
 CHUNK_ROWS = 20_000
 COLUMNS = list(SOURCE_COLUMNS) + list(RAW_FIELDS)
 SHARED = ("plan_ids", "network_ids")
-
-
-class _CountingReader:
-    """File wrapper that knows how many bytes have been read, for progress and error offsets."""
-
-    def __init__(self, fh: BinaryIO):
-        self.fh, self.pos = fh, 0
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.fh.read(n)
-        self.pos += len(data)
-        return data
 
 
 class _Fetcher:
@@ -93,20 +82,19 @@ def _resolve(ref: Any, base: str, fetch: _Fetcher) -> tuple[Path, str]:
     return path, str(path)
 
 
+#: A file this small is parsed again with the json module, which names the exact byte offset of a problem.
+EXACT_OFFSET_BYTES = 32 * 1024 * 1024
+
+
 def _malformed(path: Path, exc: Exception, offset: int) -> MalformedJSON:
     # ijson reports the problem but not always where; json's decoder gives the exact byte offset for
-    # files small enough to re-read, else we give the position the stream had reached.
-    if path.stat().st_size <= 200 * 1024 * 1024:
+    # files small enough to re-read (depth-checked first), else we give the position the stream reached.
+    if path.stat().st_size <= EXACT_OFFSET_BYTES:
         try:
-            text = path.read_bytes()
-            json.loads(text)
-        except json.JSONDecodeError as jexc:
-            byte = len(text.decode("utf-8", "replace")[: jexc.pos].encode("utf-8"))
-            return MalformedJSON(f"{path}: malformed JSON at byte offset {byte} (line {jexc.lineno}, column "
-                                 f"{jexc.colno}): {jexc.msg}. Expected a JSON array of provider objects as in "
-                                 f"the CMS QHP provider specification.")
-        except UnicodeDecodeError as uexc:
-            return MalformedJSON(f"{path}: byte offset {uexc.start}: not UTF-8 ({uexc.reason}); QHP JSON must be UTF-8.")
+            loads_bounded(path.read_bytes(), str(path), "a JSON array of provider objects as in the CMS QHP "
+                                                        "provider specification")
+        except MalformedJSON as found:
+            return found
     return MalformedJSON(f"{path}: malformed JSON near byte offset {offset}: {exc}. Expected a JSON array of "
                          f"provider objects as in the CMS QHP provider specification.")
 
@@ -129,12 +117,7 @@ def _load(source: str, settings: Settings, progress: Progress, fetch: _Fetcher) 
             raise SourceNotFound(f"{source}: no such file.")
     kind = _document_kind(first)
     if kind == "index":
-        index = _read_small_json(first)
-        for key in ("provider_urls", "plan_urls"):
-            if key in index and not isinstance(index[key], list):
-                raise InputError(f"{source}: '{key}' is {type(index[key]).__name__}, expected a list of URLs.")
-        if not index.get("provider_urls"):
-            raise InputError(f"{source}: index.json has no provider_urls; expected a list of providers.json URLs.")
+        index = _read_index(first, source)
         provider_files = [_resolve(u, name, fetch) for u in index["provider_urls"]]
         plan_files = [_resolve(u, name, fetch) for u in index.get("plan_urls") or []]
         read_files = [first] + [p for p, _ in provider_files] + [p for p, _ in plan_files]
@@ -156,9 +139,18 @@ def _load(source: str, settings: Settings, progress: Progress, fetch: _Fetcher) 
                       checksum=checksum, problems=problems_frame(problems), metadata={"plans": plans})
 
 
+INDEX_EXPECTED = ("a CMS QHP index.json (an object with \"provider_urls\" and \"plan_urls\") or a providers.json "
+                  "(an array of provider objects)")
+PROVIDER_KEYS = {"npi", "type", "name", "addresses", "plans", "specialty", "speciality", "facility_name",
+                 "facility_type", "accepting", "languages", "gender", "last_updated_on", "group_name"}
+
+
 def _document_kind(path: Path) -> str:
     with open(path, "rb") as fh:
-        head = fh.read(2048).lstrip(b"\xef\xbb\xbf \t\r\n")
+        head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if b'"resourceType"' in head:
+        raise UnknownFormat(f"{path}: looks like FHIR Plan-Net (it has \"resourceType\"), not CMS QHP JSON; "
+                            f"use --format plannet. Expected {INDEX_EXPECTED}.")
     if head.startswith(b"{"):
         return "index"
     if head.startswith(b"["):
@@ -167,20 +159,49 @@ def _document_kind(path: Path) -> str:
                         f"or object (index.json).")
 
 
-def _read_small_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_bytes())
-    except json.JSONDecodeError as exc:
-        raise MalformedJSON(f"{path}: malformed JSON at byte offset {exc.pos} (line {exc.lineno}, column "
-                            f"{exc.colno}): {exc.msg}.") from None
-    except UnicodeDecodeError as exc:
-        raise MalformedJSON(f"{path}: byte offset {exc.start}: not UTF-8.") from None
+def _read_index(path: Path, source: str) -> dict[str, Any]:
+    index = load_small_json(path, INDEX_EXPECTED)
+    if "provider_urls" not in index:
+        if "resourceType" in index:
+            raise UnknownFormat(f"{source}: a FHIR {index.get('resourceType')!s:.40} resource: looks like FHIR "
+                                f"Plan-Net; use --format plannet.")
+        if "plan_id" in index or "marketing_name" in index:
+            what = "one QHP plan object"
+        elif {"npi", "addresses"} & set(index):
+            what = "one provider object, not an array of them"
+        else:
+            keys = ", ".join(repr(k) for k in list(index)[:8]) or "no keys"
+            what = f"a JSON object with {keys}{' ...' if len(index) > 8 else ''}"
+        raise InputError(f"{source}: {what}; expected {INDEX_EXPECTED}.")
+    for key in ("provider_urls", "plan_urls"):
+        if key in index and not isinstance(index[key], list):
+            raise InputError(f"{source}: '{key}' is {type(index[key]).__name__}, expected a list of URLs.")
+    return index
+
+
+def _not_providers(first: Any, source: str) -> InputError | None:
+    """When a providers.json's first element is no provider object, the file is something else: say what."""
+    if isinstance(first, dict):
+        if "resourceType" in first:
+            return UnknownFormat(f"{source}: an array of FHIR resources: looks like FHIR Plan-Net; use --format plannet.")
+        if PROVIDER_KEYS & set(first):
+            return None
+        if "plan_id" in first or "marketing_name" in first:
+            return InputError(f"{source}: looks like a QHP plans.json (plan objects); expected a providers.json "
+                              f"(provider objects), or the index.json that names both.")
+        keys = ", ".join(repr(k) for k in list(first)[:8]) or "no keys"
+        return InputError(f"{source}: element [0] is an object with {keys}, not a provider object; expected "
+                          f"{INDEX_EXPECTED}, with provider fields such as npi, type, name, addresses.")
+    shown = json.dumps(first)[:60]
+    kind = {int: "number", float: "number", str: "string", list: "array", bool: "boolean"}.get(type(first), "null")
+    return InputError(f"{source}: element [0] is a {kind} ({shown}), not a provider object; "
+                      f"expected {INDEX_EXPECTED}.")
 
 
 def _read_plans(path: Path) -> dict[str, dict[str, Any]]:
     plans: dict[str, dict[str, Any]] = {}
     with open(path, "rb") as fh:
-        reader = _CountingReader(fh)
+        reader = GuardedReader(fh, str(path))
         try:
             for plan in ijson.items(reader, "item", use_float=True):
                 if isinstance(plan, dict) and plan.get("plan_id"):
@@ -222,9 +243,11 @@ def _stream_providers(path: Path, label: str, shown: str, progress: Progress):
                 buf[c] = []
 
     with open(path, "rb") as fh, progress.task(f"reading {path.name}", total=size) as task:
-        reader = _CountingReader(fh)
+        reader = GuardedReader(fh, str(path))
         try:
             for i, provider in enumerate(ijson.items(reader, "item", use_float=True)):
+                if i == 0 and (wrong := _not_providers(provider, shown)) is not None:
+                    raise wrong
                 for row in _provider_rows(provider, f"{label}[{i}]", problems):
                     row["source_file"] = shown
                     for c in SHARED:
