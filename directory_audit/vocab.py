@@ -23,7 +23,7 @@ for _status, _words in {
                       "nopt", "closed practice", "no new patients", "not currently accepting"],
     "some_locations": ["accepting in some locations", "some locations", "accepting at some locations",
                        "varies by location", "some"],
-    "existing_patients_only": ["existing patients only", "existptonly", "existptfam", "existing only",
+    "existing_patients_only": ["existing patients only", "existptonly", "existptfam", "existptofothr", "existing only",
                                "current patients only", "existing patients and family only",
                                "existing patients and their families"],
 }.items():
