@@ -358,10 +358,11 @@ PLACE_COLUMNS = ("location_name", "address_line1", "address_line2", "city", "sta
 
 
 def _organization(d: Directory, key: str, r: dict, source: str, aliases: dict[str, str]) -> None:
-    d.orgs[key] = (r.get("name"), npi_of(r), _is_network(r), _last_updated(r), phone(r))
+    group = any("prvgrp" in _concept_codes(t) for t in r.get("type") or [])
+    d.orgs[key] = (r.get("name"), npi_of(r), _is_network(r), group, _last_updated(r), phone(r))
 
 
-ORG_COLUMNS = ("org_name", "org_npi", "org_is_network", "org_updated", "org_phone")
+ORG_COLUMNS = ("org_name", "org_npi", "org_is_network", "org_is_group", "org_updated", "org_phone")
 
 
 def _service(d: Directory, key: str, r: dict, source: str, aliases: dict[str, str]) -> None:
@@ -552,7 +553,10 @@ def build_rows(d: Directory) -> tuple[pd.DataFrame, pd.DataFrame]:
     for plan, nets in d.plans.items():
         for n in nets:
             plans_by_network.setdefault(n, []).append(plan.split("/", 1)[1])
-    net_text = rows["networks"].map(lambda t: _join((n.split("/", 1)[-1] for n in t), "|") if t else None)
+    # a network by its name, as directories show it; by its id when the network resource is missing
+    net_names = {k: v[0] for k, v in d.orgs.items() if v[0]}
+    net_text = rows["networks"].map(lambda t: _join((net_names.get(n) or n.split("/", 1)[-1] for n in t), "|")
+                                    if t else None)
     plan_text = rows["networks"].map(lambda t: _join((p for n in t for p in plans_by_network.get(n, [])), "|") if t else None)
 
     record_id = rows["key"] + rows["location"].map(lambda l: f"@{l}" if isinstance(l, str) else "")
@@ -563,7 +567,8 @@ def build_rows(d: Directory) -> tuple[pd.DataFrame, pd.DataFrame]:
         "source_file": rows["source"],
         "npi": rows["npi"].where(individual, rows["org_npi"]),
         "npi_entity_type": individual.map({True: "1", False: "2"}),
-        "provider_type": individual.map({True: "individual", False: "facility"}),
+        "provider_type": pd.Series("individual", index=rows.index).where(
+            individual, rows["org_is_group"].eq(True).map({True: "group", False: "facility"})),
         "name": rows["person_name"].where(individual, None),
         "prefix": rows["prefix"], "first_name": rows["first_name"], "middle_name": rows["middle_name"],
         "last_name": rows["last_name"], "suffix": rows["suffix"],
