@@ -16,6 +16,7 @@ are matched on the last segment of their URL, so the vhdir and Plan-Net spelling
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -47,6 +48,10 @@ WHOLE_FILE_BYTES = 32 * 1024 * 1024
 #: Ids per ``Type?_id=a,b,c`` request when fetching what search pages did not include.
 ID_BATCH = 50
 DIRECTORY_TYPES = ("PractitionerRole", "HealthcareService")
+#: Page size asked of a live API, and its request rate: an API is built for programs, but one that
+#: a regulator audits from outside should not feel it (the client's 1/s default suits web pages).
+PAGE_COUNT = 200
+API_REQUESTS_PER_SECOND = 5.0
 SEARCH_INCLUDES = {
     "PractitionerRole": ("PractitionerRole:practitioner", "PractitionerRole:location",
                          "PractitionerRole:organization", "PractitionerRole:network"),
@@ -675,6 +680,8 @@ class Crawl:
     count: int
     d: Directory
     pages: list[str] = field(default_factory=list)
+    digest: Any = field(default_factory=hashlib.sha256)
+    task: Any = None
 
     def search(self, url: str) -> None:
         """Follow a search's ``next`` links, summarizing each page as it arrives."""
@@ -686,8 +693,16 @@ class Crawl:
                                f"the Bundle's next link returns to a page already read ({url}); paging stopped")
                 return
             seen.add(url)
+            roles_before, repeated_before = len(self.d.roles["key"]), self.d.repeated
             bundle = self.page(url, found_in)
             if bundle is None:
+                return
+            repeats = self.d.repeated - repeated_before
+            if repeats and len(self.d.roles["key"]) == roles_before:
+                # a next link under another URL (page=1 for the first page) that serves pages already read
+                self.d.problem("plannet.next_loop", url, "Bundle.link[next]", f"{repeats} roles already read",
+                               "a page of roles not read yet",
+                               f"the next link leads back to roles already read ({url}); paging stopped")
                 return
             entries = [e for e in bundle.get("entry") or [] if isinstance(e, dict)]
             nxt = next((l.get("url") for l in bundle.get("link") or [] if isinstance(l, dict)
@@ -701,18 +716,21 @@ class Crawl:
     def page(self, url: str, found_in: str | None) -> dict | None:
         from ..errors import DirectoryAuditError
         self.pages.append(url)
+        if self.task is not None:
+            self.task.advance()
         try:
             r = self.client.get(url, found_in=found_in, headers={"Accept": "application/fhir+json"})
         except DirectoryAuditError as exc:
             self.d.problem("plannet.page_failed", url, "Bundle", f"{type(exc).__name__}: {exc}"[:500],
                            "a searchset Bundle", f"page could not be fetched ({type(exc).__name__}); its records are missing")
             return None
+        self.digest.update(f"{url} {r.sha256}\n".encode())
         try:
             body = json.loads(r.content) if r.content else None
         except ValueError:
             body = None
-        if isinstance(body, dict) and body.get("resourceType") == "OperationOutcome":
-            self.d.outcome(body, url)
+        if isinstance(body, dict) and body.get("resourceType") == "OperationOutcome" and r.status < 500 and r.status != 429:
+            self.d.outcome(body, url)          # the server refused or could not run the search
             return None
         if not (200 <= r.status < 300) or not isinstance(body, dict) or body.get("resourceType") != "Bundle":
             found = f"HTTP {r.status}, " + (f"resourceType {body.get('resourceType')!r}" if isinstance(body, dict)
@@ -745,23 +763,24 @@ def search_url(base: str, resource: str, count: int) -> str:
     return f"{base}/{resource}?_count={count}{includes}"
 
 
-def crawl(base: str, settings: Settings, d: Directory, client=None, count: int = 200) -> list[str]:
+def crawl(base: str, settings: Settings, d: Directory, client=None, count: int = PAGE_COUNT,
+          task=None) -> Crawl:
     """Search PractitionerRole and HealthcareService (with their includes) and InsurancePlan at ``base``,
-    then fetch what the pages referenced but did not include. Returns the page URLs read."""
+    then fetch what the pages referenced but did not include. Returns the crawl (pages read, checksum)."""
     base = base.rstrip("/")
     own = client is None
     if own:
         from ..http import HttpClient, HttpOptions
-        options = HttpOptions.from_settings(settings)
-        import dataclasses
-        client = HttpClient(dataclasses.replace(options, respect_robots=False))
+        # robots.txt governs crawlers of web pages, not a FHIR API published for programs to query
+        client = HttpClient(HttpOptions.from_settings(settings, respect_robots=False,
+                                                      requests_per_second=API_REQUESTS_PER_SECOND))
     try:
-        c = Crawl(base=base, client=client, count=count, d=d)
+        c = Crawl(base=base, client=client, count=count, d=d, task=task)
         for resource in DIRECTORY_TYPES:
             c.search(search_url(base, resource, count))
         c.search(f"{base}/InsurancePlan?_count={count}")
         c.fill_references()
-        return c.pages
+        return c
     finally:
         if own:
             client.close()
@@ -772,9 +791,9 @@ def crawl(base: str, settings: Settings, d: Directory, client=None, count: int =
 def load(source: str, settings: Settings, progress: Progress, client=None) -> LoadResult:
     d = Directory()
     if source.startswith(("http://", "https://")):
-        with progress.task(f"searching {source}"):
-            pages = crawl(source, settings, d, client=client)
-        sources, checksum = [source], "pages:" + str(len(pages))
+        with progress.task(f"searching {source}") as task:
+            c = crawl(source, settings, d, client=client, task=task)
+        sources, checksum = [source] + c.pages, "sha256:" + c.digest.hexdigest()
     else:
         root = Path(source)
         if not root.exists():
