@@ -539,8 +539,9 @@ def build_rows(d: Directory) -> tuple[pd.DataFrame, pd.DataFrame]:
     individual = rows["kind"].eq("role")
     # Accepting status: the role's own extension, else its location's, else its service's; where one
     # lists several networks, the entry for the row's network. Decided once per distinct combination.
-    combos = rows[["accepting", "location_accepting", "service_accepting", "networks"]].map(repr)
-    key = pd.factorize(combos.agg("\t".join, axis=1))[0]
+    combos = [rows[c].map(repr, na_action=None).astype(object) for c in
+              ("accepting", "location_accepting", "service_accepting", "networks")]
+    key = pd.factorize(combos[0] + "\t" + combos[1] + "\t" + combos[2] + "\t" + combos[3])[0]
     first = pd.Series(range(len(rows))).groupby(key).first()
     picked = {}
     for k, at in first.items():
@@ -625,13 +626,16 @@ def _integrity(d: Directory, roles: pd.DataFrame) -> None:
     """Dangling references, roles without a location, Locations without an address or telecom, and
     missing must-support elements our checks read, each with the resource id and element path."""
     for column, element in REFERENCE_PATHS:
-        refs = roles[[column, "key", "kind"]].explode(column).dropna(subset=[column]) if column in \
-            ("locations", "services", "networks") else roles[[column, "key", "kind"]].dropna(subset=[column])
-        for ref, key, kind in refs.drop_duplicates().itertuples(index=False):
-            if not d.known(ref):
-                path = _path(kind, element)
-                d.problem("plannet.dangling_reference", key, path, ref, "a resource the directory serves",
-                          f"{path} refers to {ref}, which the directory does not serve", reference=ref)
+        refs = roles[column].explode() if column in ("locations", "services", "networks") else roles[column]
+        # each distinct reference looked up once; only the roles holding a missing one are gone through
+        missing = [ref for ref in refs.dropna().unique() if not d.known(ref)]
+        hit = refs.isin(missing)
+        pairs = pd.DataFrame({"ref": refs[hit], "key": roles["key"].reindex(refs.index)[hit],
+                              "kind": roles["kind"].reindex(refs.index)[hit]}).drop_duplicates()
+        for ref, key, kind in pairs.itertuples(index=False):
+            path = _path(kind, element)
+            d.problem("plannet.dangling_reference", key, path, ref, "a resource the directory serves",
+                      f"{path} refers to {ref}, which the directory does not serve", reference=ref)
     no_location = roles[roles["locations"].map(len) == 0]
     for key, kind in no_location[["key", "kind"]].itertuples(index=False):
         path = _path(kind, "PractitionerRole.location")
@@ -648,22 +652,29 @@ def _integrity(d: Directory, roles: pd.DataFrame) -> None:
 
 
 def _must_support(d: Directory, roles: pd.DataFrame) -> None:
-    person_updated = {k: v[-1] for k, v in d.people.items()}
-    services_accept = {k for k, v in d.services.items() if v[0]}
-    places_accept = {k for k, v in d.places.items() if v[8]}
-    for r in roles[["key", "kind", "who", "specialties", "accepting", "last_updated", "locations", "services"]] \
-            .itertuples(index=False):
-        if r.kind == "role" and not r.specialties:
-            d.problem("plannet.missing_specialty", r.key, "PractitionerRole.specialty", "", "a NUCC specialty code",
-                      f"{r.key} has no specialty")
-        if not r.last_updated and not (r.who and person_updated.get(r.who)):
-            d.problem("plannet.missing_last_updated", r.key, f"{r.key.split('/')[0]}.meta.lastUpdated", "",
-                      "the date the record was last updated", f"{r.key} carries no meta.lastUpdated")
-        if not r.accepting and not any(l in places_accept for l in r.locations) \
-                and not any(s in services_accept for s in r.services):
-            path = f"{r.key.split('/')[0]}.extension:newpatients"
-            d.problem("plannet.missing_newpatients", r.key, path, "", "a newpatients extension (acceptingPatients)",
-                      f"neither {r.key} nor its locations or services say whether new patients are accepted")
+    person_updated = pd.Series({k: v[-1] for k, v in d.people.items()}, dtype=object)
+    places_accept = [k for k, v in d.places.items() if v[8]]
+    services_accept = [k for k, v in d.services.items() if v[0]]
+    kind = roles["key"].str.split("/", n=1).str[0]
+
+    def any_in(column: str, keys: list[str]) -> pd.Series:
+        exploded = roles[column].explode()
+        return exploded.isin(keys).groupby(level=0).any().reindex(roles.index, fill_value=False)
+
+    no_specialty = roles["kind"].eq("role") & roles["specialties"].isna()
+    no_updated = roles["last_updated"].isna() & roles["who"].map(person_updated).isna()
+    no_accepting = roles["accepting"].map(len).eq(0) & ~any_in("locations", places_accept) & \
+        ~any_in("services", services_accept)
+    for key in roles.loc[no_specialty, "key"]:
+        d.problem("plannet.missing_specialty", key, "PractitionerRole.specialty", "", "a NUCC specialty code",
+                  f"{key} has no specialty")
+    for key, k in zip(roles.loc[no_updated, "key"], kind[no_updated]):
+        d.problem("plannet.missing_last_updated", key, f"{k}.meta.lastUpdated", "",
+                  "the date the record was last updated", f"{key} carries no meta.lastUpdated")
+    for key, k in zip(roles.loc[no_accepting, "key"], kind[no_accepting]):
+        d.problem("plannet.missing_newpatients", key, f"{k}.extension:newpatients", "",
+                  "a newpatients extension (acceptingPatients)",
+                  f"neither {key} nor its locations or services say whether new patients are accepted")
     for key, person in d.people.items():
         if not person[0]:
             d.problem("plannet.missing_npi", key, "Practitioner.identifier:NPI", "",
