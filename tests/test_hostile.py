@@ -33,10 +33,10 @@ def run(*args):
 @pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
 def test_each_hostile_fixture_gets_its_listed_outcome(case, tmp_path):
     path = HOSTILE / case["file"]
-    if case["options"] == "--mapping":
+    if case["options"] == "--mapping-for-oregon":
         args = ["audit", OREGON, "--mapping", path]
     else:
-        args = ["audit", path]
+        args = ["audit", path, *case["options"].split()]
     r = run(*args, "--out", tmp_path / "out", "--as-of", "2026-11-01", "--quiet")
     assert r.exit_code == int(case["exit_code"]), r.output
     if case["output_contains"]:
@@ -324,3 +324,16 @@ def test_xlsx_cell_past_float_range_is_read_as_text(tmp_path):
     wb.save(p)
     res = load(str(p), load_settings(as_of="2026-11-01"))
     assert res.frame.loc[0, "zip"] == "97227" and res.frame.loc[0, "last_updated"] == "inf"
+
+
+def test_deep_fhir_json_is_exit_2_and_a_deep_ndjson_line_is_a_finding(tmp_path):
+    s = load_settings(as_of="2026-11-01")
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text('{"resourceType": "Bundle", "entry": ' + "[" * 50_000 + "]" * 50_000 + "}")
+    with pytest.raises(MalformedJSON, match="nested more than 64"):
+        load(str(bundle), s, format="plannet")
+    ndjson = tmp_path / "export.ndjson"
+    ndjson.write_text('{"resourceType": "Practitioner", "id": "x", "extension": ' + "[" * 50_000 + "]" * 50_000
+                      + "}\n" + '{"resourceType": "Practitioner", "id": "p1"}\n')
+    res = load(str(ndjson), s, format="plannet")
+    assert (res.problems["check_id"] == "source.malformed_record").sum() == 1

@@ -32,6 +32,7 @@ from ..model import RAW_FIELDS, SOURCE_COLUMNS
 from ..progress import Progress
 from ..settings import Settings
 from . import LoadResult, problems_frame, sha256_of
+from .jsonguard import GuardedReader, check_depth
 
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 NUCC_SYSTEM = "http://nucc.org/provider-taxonomy"
@@ -412,7 +413,7 @@ def is_ndjson(path: Path) -> bool:
         return False
     try:
         json.loads(first)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return True
 
@@ -439,6 +440,7 @@ def read_file(d: Directory, path: Path, label: str, progress: Progress) -> None:
 
 def _read_json(path: Path) -> Any:
     data = path.read_bytes()
+    check_depth(data, str(path))        # issue 17: nesting past any real directory's is refused, not recursed into
     try:
         return json.loads(data)
     except UnicodeDecodeError as exc:
@@ -460,7 +462,7 @@ def _read_ndjson(d: Directory, path: Path, label: str, progress: Progress) -> No
             if text:
                 try:
                     resource = json.loads(text)
-                except ValueError as exc:
+                except (ValueError, RecursionError) as exc:     # RecursionError: a line nested too deep
                     d.problem("source.malformed_record", where, "(line)", text[:200].decode("utf-8", "replace"),
                               "one FHIR resource as JSON on each line",
                               f"{where} (byte offset {offset}) is not JSON ({exc}); it is not audited")
@@ -471,22 +473,12 @@ def _read_ndjson(d: Directory, path: Path, label: str, progress: Progress) -> No
                 task.update(offset)
 
 
-class _Counting:
-    def __init__(self, fh):
-        self.fh, self.pos = fh, 0
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.fh.read(n)
-        self.pos += len(data)
-        return data
-
-
 def _stream_bundle(d: Directory, path: Path, label: str, progress: Progress) -> None:
     """A Bundle too big to parse whole: entries one at a time. References by fullUrl resolve only
     to entries read before them, so big Bundles with urn:uuid references should be NDJSON instead."""
     aliases: dict[str, str] = {}
     with open(path, "rb") as fh, progress.task(f"reading {path.name}", total=path.stat().st_size) as task:
-        reader = _Counting(fh)
+        reader = GuardedReader(fh, str(path))       # depth bounded as it streams (issue 17)
         try:
             for i, entry in enumerate(ijson.items(reader, "entry.item", use_float=True)):
                 if not isinstance(entry, dict):
@@ -737,8 +729,10 @@ class Crawl:
             return None
         self.digest.update(f"{url} {r.sha256}\n".encode())
         try:
+            if r.content:
+                check_depth(r.content, url)
             body = json.loads(r.content) if r.content else None
-        except ValueError:
+        except (ValueError, MalformedJSON):
             body = None
         if isinstance(body, dict) and body.get("resourceType") == "OperationOutcome" and r.status < 500 and r.status != 429:
             self.d.outcome(body, url)          # the server refused or could not run the search
