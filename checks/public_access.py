@@ -27,7 +27,7 @@ def _site(context: AuditContext) -> dict | None:
 
 
 def _rows(records: list[dict]) -> pd.DataFrame:
-    out = pd.DataFrame(records, columns=list(VIOLATION_COLUMNS) + ["message"])
+    out = pd.DataFrame(records, columns=list(VIOLATION_COLUMNS) + ["message"], dtype=object)
     for c in ("npi", "provider_name", "detail", "message"):
         out[c] = out[c].fillna("")
     return out
@@ -99,8 +99,8 @@ def search_filter_missing(rows: pd.DataFrame, context: AuditContext) -> pd.DataF
     Read from the search form's fields (names, labels, options) or from the parameters the profile
     names for an API; a capability neither shows is reported."""
     site = _site(context)
-    if not site or not site.get("search"):
-        return _rows([])
+    if not site or not site.get("search") or not site["search"].get("read", True):
+        return _rows([])         # the search page could not be read: access.page_failed says so
     search = site["search"]
     url = search.get("url") or site.get("base_url") or ""
     found = "form fields: " + ", ".join(c["name"] for c in search.get("controls", [])) \

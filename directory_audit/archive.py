@@ -4,14 +4,13 @@ written with warcio), so a finding can be shown later as the page looked that da
 ``WarcArchive`` is what the shared HTTP client calls: ``client = HttpClient(opts, archive=WarcArchive(path))``
 and every fetch ends in ``archive.record(result)``. Each response record carries the URL asked for
 (``WARC-Target-URI``), the time (``WARC-Date``), the HTTP status and headers, the body and its
-sha256 (``WARC-Payload-Digest``), plus where the request ended after redirects (``DA-Final-URI``,
+digests (``WARC-Payload-Digest``, sha1 as web archives use it, and ``DA-Payload-SHA256``), plus where the request ended after redirects (``DA-Final-URI``,
 ``DA-Redirects``), whether the client's cache served it (``DA-From-Cache``) and the page the link was
 found in (``DA-Found-In``). The file is written beside the findings under a temporary name and
 renamed into place when closed; ``close()`` returns its sha256 for ``summary.json``.
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import io
@@ -75,7 +74,7 @@ class WarcArchive:
                                                       warc_content_type="application/json", warc_headers_dict=extra)
             else:
                 digest = getattr(result, "sha256", "") or hashlib.sha256(content).hexdigest()
-                extra["WARC-Payload-Digest"] = "sha256:" + base64.b32encode(bytes.fromhex(digest)).decode()
+                extra["DA-Payload-SHA256"] = digest    # warcio writes the customary sha1 WARC-Payload-Digest
                 try:
                     reason = HTTPStatus(result.status).phrase
                 except ValueError:

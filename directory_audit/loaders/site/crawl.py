@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import pandas as pd
 
-from ...errors import DirectoryAuditError
+from ...errors import DirectoryAuditError, RobotsDisallowed
 from ...progress import Progress
 from .extract import Unreadable, extractor, finish, merge_levels, values_of
 from .profile import SiteProfile
@@ -36,7 +36,7 @@ SEARCH_WORDS = {
 
 
 def _is_robots(exc: BaseException) -> bool:
-    return type(exc).__name__ == "RobotsDisallowed"
+    return isinstance(exc, RobotsDisallowed)
 
 
 @dataclass
@@ -53,6 +53,7 @@ class Crawl:
     cards: int = 0
     _seen: set = field(default_factory=set)
     _bodies: dict = field(default_factory=dict)
+    _failed: set = field(default_factory=set)
     _task: Any = None
 
     def __post_init__(self) -> None:
@@ -100,6 +101,14 @@ class Crawl:
         return True
 
     def fetch(self, url: str, found_in: str | None, what: str, required: bool = False) -> Any | None:
+        if url in self._failed:          # reported once already; asking again would only repeat it
+            return None
+        page = self._fetch(url, found_in, what, required)
+        if page is None:
+            self._failed.add(url)
+        return page
+
+    def _fetch(self, url: str, found_in: str | None, what: str, required: bool) -> Any | None:
         try:
             res = self.fetcher.get(url, found_in=found_in)
         except DirectoryAuditError as exc:
@@ -210,8 +219,9 @@ class Crawl:
 
     def _details(self, page_url: str, detail_urls: dict[int, str]) -> None:
         todo = {}
+        room = self.max_pages - len(self.pages)
         for n, url in detail_urls.items():
-            if not self._room():
+            if len(todo) >= room:
                 self.problem("access.crawl_truncated", url, "detail page", f"{len(self.pages)} pages fetched",
                              f"at most {self.max_pages} pages", f"{url} not read: the page cap of {self.max_pages} "
                              f"was reached; its card's values are kept")
@@ -220,9 +230,12 @@ class Crawl:
         urls = list(todo.values())
         for (n, url), res in zip(todo.items(), self.fetcher.get_many(urls, found_in=page_url)):
             if isinstance(res, BaseException):
-                kind = "access.robots_disallowed" if _is_robots(res) else "access.page_failed"
-                self.problem(kind, url, "detail page", type(res).__name__, "HTTP 200 with the page", str(res),
-                             found_in=page_url)
+                if _is_robots(res):
+                    self.problem("access.robots_disallowed", url, "detail page", "disallowed by robots.txt",
+                                 "a page robots.txt allows us to read", str(res), found_in=page_url)
+                else:
+                    self.problem("access.page_failed", url, "detail page", type(res).__name__,
+                                 "HTTP 200 with the page", str(res), found_in=page_url)
                 continue
             if not self._accept(url, res, "detail page"):
                 continue
@@ -312,14 +325,16 @@ class Crawl:
         declared = dict(spec.declared) if spec else {}
         url = urljoin(self.base_url, spec.url) if spec and spec.url else \
             (urljoin(self.base_url, self.profile.start_urls[0]) if self.profile.kind == "html" else None)
-        out: dict[str, Any] = {"url": url, "form_found": False, "controls": [], "capabilities": {}}
+        out: dict[str, Any] = {"url": url, "form_found": False, "controls": [], "capabilities": {},
+                               "read": bool(declared)}
         controls: list[dict[str, str]] = []
-        if url and self.profile.kind == "html" or (spec and spec.url):
+        if url and (self.profile.kind == "html" or (spec and spec.url)):
             body = self._bodies.get(url)
-            if body is None:
+            if body is None and url not in self._failed:
                 res = self.fetch(url, None, "search page")
                 body = res.content if res is not None else None
             if body:
+                out["read"] = True
                 from .extract import HtmlExtractor
                 try:
                     doc = HtmlExtractor().parse(body)

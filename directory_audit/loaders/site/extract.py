@@ -170,9 +170,10 @@ def merge_levels(cards: pd.DataFrame, details: pd.DataFrame, locations: pd.DataF
     the card's. A card with no detail page, or a detail page with no location blocks, is one row.
     ``cards`` is indexed by card number; ``details`` by card number; ``locations`` has ``card``."""
     fields = [f for f in PROFILE_FIELDS if f != "address"]
-    rows = cards.join(details, how="left", rsuffix="__detail")
+    rows = cards.merge(details, how="left", left_index=True, right_index=True, suffixes=("", "__detail"))
     if len(locations):
-        rows = rows.join(locations.set_index("card"), how="left", rsuffix="__location")
+        rows = rows.merge(locations.set_index("card"), how="left", left_index=True, right_index=True,
+                          suffixes=("", "__location"))
     out = rows.reset_index(names="card")
     for f in fields:
         value = out[f] if f in out.columns else pd.Series(None, index=out.index, dtype="object")
