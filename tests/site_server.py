@@ -5,12 +5,15 @@
 - ``/flaky/<page>``: 500 the first time, then the page;
 - ``/down/<page>``: 500 every time (``Retry-After: 0`` so the client's retries are quick);
 - ``/secure/<page>``: 302 to ``/login.html`` (a sign-in form);
-- ``/private/<page>``: 401; ``/forbidden/<page>``: 403.
+- ``/private/<page>``: 401; ``/forbidden/<page>``: 403;
+- ``/api/providers?page=N``: the directory as a JSON search API (``www/api/page-N.json``), no results
+  past the last page.
 
 Every request path and User-Agent is logged on ``server.requests``.
 """
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from contextlib import contextmanager
@@ -58,6 +61,12 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(401, b"sign in", {"WWW-Authenticate": 'Basic realm="members"'})
         if prefix == "forbidden":
             return self._send(403, b"forbidden")
+        if path == "/api/providers":          # the JSON search API: ?page=N, empty results past the last page
+            from urllib.parse import parse_qs
+            n = (parse_qs(self.path.partition("?")[2]).get("page") or ["1"])[0]
+            file = WWW / "api" / f"page-{n}.json"
+            body = file.read_bytes() if file.is_file() else json.dumps({"page": n, "results": []}).encode()
+            return self._send(200, body, ctype="application/json")
         if prefix in ("busy", "flaky"):
             path = "/" + rest
         file = (WWW / path.lstrip("/")) if path != "/" else WWW / "index.html"

@@ -123,6 +123,16 @@ def test_the_archive_replays_offline_to_the_same_findings(crawled):
     assert findings_key(replay.findings) == findings_key(live)
 
 
+def test_json_search_api_paged_by_parameter_finds_what_the_csv_finds(server):
+    before = len(server.requests)
+    result = audit(server.url, load_settings(as_of=AS_OF, site_profile=SITE / "profile-json.toml"))
+    csv = audit(str(SITE / "directory.csv"), load_settings(as_of=AS_OF))
+    assert findings_key(result.findings) == findings_key(csv.findings)
+    asked = [p for p in server.paths()[before:] if p.startswith("/api/")]
+    assert asked == [f"/api/providers?page={n}" for n in range(1, 6)]     # page 5 is empty: the end
+    assert result.table["record_id"].iloc[0] == server.url + "api/providers?page=1#card-1"
+
+
 def test_saved_folder_of_pages_reads_like_the_site():
     result = audit(str(WWW), load_settings(as_of=AS_OF, site_profile=PROFILE))
     csv = audit(str(SITE / "directory.csv"), load_settings(as_of=AS_OF))

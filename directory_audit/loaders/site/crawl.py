@@ -30,7 +30,7 @@ from .profile import SiteProfile
 LOGIN_PATH = re.compile(r"(?i)(?:^|/)(?:log-?in|sign-?in|signon|logon|auth|sso|account|session)s?(?:/|\.|$|\?)")
 SEARCH_WORDS = {
     "location": re.compile(r"(?i)zip|postal|city|location|address|distance|radius|county|near|miles|state"),
-    "language": re.compile(r"(?i)language|\blang\b|idioma"),
+    "language": re.compile(r"(?i)language|\blang\b|idioma|spanish|espa[nñ]ol"),
     "accepting": re.compile(r"(?i)accept|new.?patient|open.?panel|panel.?status"),
 }
 

@@ -122,7 +122,8 @@ def finish(frame: pd.DataFrame, specs: dict[str, Selector]) -> pd.DataFrame:
             parts = col.str.split(re.escape(sel.split), regex=True)
             col = parts.map(lambda ps: JOIN.join(p.strip() for p in ps if p.strip()) or None
                             if isinstance(ps, list) else None)
-        frame[name] = col.where(col.notna() & (col != ""), None)
+        keep = (col.notna() & (col != "")).to_numpy(dtype=bool)
+        frame[name] = pd.Series(np.where(keep, col.to_numpy(dtype=object), None), index=frame.index, dtype="object")
     if "address" in frame.columns:
         frame = split_addresses(frame)
     return frame
