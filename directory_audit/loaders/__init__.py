@@ -55,11 +55,12 @@ def problems_frame(rows: list[dict[str, str]]) -> pd.DataFrame:
 
 
 def _loaders() -> dict[str, Callable[..., LoadResult]]:
-    from . import files, plannet, qhp
-    return {"csv": files.load_csv, "xlsx": files.load_excel, "qhp": qhp.load, "plannet": plannet.load}
+    from . import files, plannet, qhp, site
+    return {"csv": files.load_csv, "xlsx": files.load_excel, "qhp": qhp.load, "plannet": plannet.load,
+            "site": site.load}
 
 
-FORMATS = ("auto", "csv", "xlsx", "qhp", "plannet")
+FORMATS = ("auto", "csv", "xlsx", "qhp", "plannet", "site")
 
 
 def sniff(source: str) -> str:
@@ -68,7 +69,8 @@ def sniff(source: str) -> str:
         if source.lower().split("?")[0].endswith(".json"):
             return "qhp"
         raise UnknownFormat(f"{source}: cannot tell the format of a URL from its name; "
-                            "give --format qhp for a QHP index.json or providers.json URL.")
+                            "give --format qhp for a QHP index.json or providers.json URL, or --profile "
+                            "PROFILE.toml for a directory website.")
     path = Path(source)
     if not path.exists():
         raise SourceNotFound(f"{source}: no such file or directory. Give the path of a directory export "
@@ -104,7 +106,9 @@ def sniff(source: str) -> str:
 def load(source: str, settings: Settings, format: str = "auto", progress: Progress | None = None) -> LoadResult:
     """Read a directory source into a raw frame. ``format``: auto, csv, xlsx, qhp or plannet."""
     progress = progress or Progress(enabled=False)
-    if format == "auto":
+    if format in ("auto", "site") and settings.site_profile is not None:
+        format = "site"        # a site profile reads the URL, a saved page, a folder or an archive
+    elif format == "auto":
         format = sniff(source)
     elif not source.startswith(("http://", "https://")) and not Path(source).exists():
         raise SourceNotFound(f"{source}: no such file or directory.")
