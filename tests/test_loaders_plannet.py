@@ -241,6 +241,15 @@ def test_searchset_bundle_with_urn_references_whole_and_streamed(tmp_path, s, mo
         assert res.problems.empty
 
 
+def test_contained_location_and_practitioner_are_resolved(tmp_path, pn):
+    role = _role("r1", location=[{"reference": "#here"}], practitioner={"reference": "#who"},
+                 contained=[{**PLACE, "id": "here"}, {**PERSON, "id": "who"}])
+    result = audit(str(_write(tmp_path / "d", role)), pn)
+    assert flat(result.findings) == []
+    row = result.table.iloc[0]
+    assert (row["record_id"], row["last_name"], row["city"]) == ("PractitionerRole/r1@Location/r1.here", "Doe", "PORTLAND")
+
+
 def test_ndjson_bad_line_is_a_finding_and_the_rest_is_read(tmp_path, s):
     path = tmp_path / "export.ndjson"
     path.write_text("\n".join([json.dumps(_role("r1")), "{not json", json.dumps(PERSON), json.dumps(PLACE)]) + "\n")
@@ -328,3 +337,20 @@ def test_csv_and_plannet_forms_of_one_directory_give_the_same_findings(both_form
     assert as_fhir.loc[as_fhir["check_id"] == "plannet.location_incomplete", "field"].tolist() == ["Location.telecom"]
     assert (as_fhir["check_id"] == "plannet.missing_npi").sum() == \
         as_csv.loc[as_csv["check_id"] == "identifier.npi_missing", "record_id"].nunique() == 2
+
+
+def test_command_line_audits_the_committed_ndjson_export_with_auto_format(tmp_path):
+    from click.testing import CliRunner
+    from directory_audit.cli import main
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["audit", str(FIXTURES / "oregon" / "plannet" / "export"), "--out", str(out),
+                                       "--as-of", "2026-11-01", "--check", "plannet", "--quiet"])
+    assert result.exit_code == 1, result.output            # a Location without telecom is an error
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["format"] == "plannet" and summary["rows_audited"] == 281
+    assert summary["findings_by_check"]["plannet.location_incomplete"] == 1
+    bad = tmp_path / "bad.ndjson"
+    bad.write_bytes(b"\xff\xfe not utf-8\n")
+    result = CliRunner().invoke(main, ["audit", str(bad), "--format", "plannet", "--out", str(out), "--quiet"])
+    assert result.exit_code == 2
+    assert "bad.ndjson:1 (byte offset 0) is not JSON" in result.output

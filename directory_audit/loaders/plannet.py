@@ -291,9 +291,17 @@ class Directory:
             return
         key = f"{kind}/{rid}"
         self.counts[kind] = self.counts.get(kind, 0) + 1
+        aliases = aliases or {}
+        contained = [c for c in resource.get("contained") or [] if isinstance(c, dict) and c.get("id")
+                     and c.get("resourceType") in SUMMARIZERS]
+        if contained:
+            # '#loc1' inside this resource means its contained Location loc1: give it a key of its own
+            aliases = {**aliases, **{f"#{c['id']}": f"{c['resourceType']}/{rid}.{c['id']}" for c in contained}}
+            for c in contained:
+                SUMMARIZERS[c["resourceType"]](self, f"{c['resourceType']}/{rid}.{c['id']}", c, source, aliases)
         summarize = SUMMARIZERS.get(kind)
         if summarize is not None:
-            summarize(self, key, resource, source, aliases or {})
+            summarize(self, key, resource, source, aliases)
 
     def add_bundle(self, bundle: dict, where: str, source: str) -> None:
         entries = [e for e in bundle.get("entry") or [] if isinstance(e, dict)]
@@ -847,9 +855,13 @@ def load(source: str, settings: Settings, progress: Progress, client=None) -> Lo
                 read_file(d, path, label, progress)
                 task.advance()
         sources, checksum = [str(p) for p in files], sha256_of(files)
-    if not d.roles["key"] and not d.problems:
+    if not d.roles["key"] and not any(p["check_id"].startswith("plannet.") for p in d.problems):
+        # nothing to audit and no finding about the directory itself (a failed page, an outcome)
+        unreadable = f"; {len(d.problems)} record(s) could not be read, the first: {d.problems[0]['message']}" \
+            if d.problems else ""
         raise InputError(f"{source}: no PractitionerRole or HealthcareService resources found "
-                         f"(read {dict(sorted(d.counts.items())) or 'no FHIR resources'}); expected a Plan-Net directory.")
+                         f"(read {dict(sorted(d.counts.items())) or 'no FHIR resources'}{unreadable}); "
+                         f"expected a Plan-Net directory.")
     frame, detail = build_rows(d)
     return LoadResult(frame=frame, format="plannet", sources=sources, checksum=checksum,
                       problems=problems_frame(d.problems),
