@@ -269,6 +269,15 @@ def test_operation_outcome_saved_in_place_of_a_page(tmp_path, pn):
                       "OperationOutcome: error too-costly: _count too large")]
 
 
+def test_warnings_beside_search_results_are_not_an_outcome_finding(tmp_path, pn):
+    warning = {"resourceType": "OperationOutcome", "issue": [{"severity": "warning", "code": "not-supported",
+                                                             "diagnostics": "_include=PractitionerRole:network ignored"}]}
+    entries = [{"resource": r} for r in (_role("r1"), PERSON, PLACE)] + [{"resource": warning, "search": {"mode": "outcome"}}]
+    path = tmp_path / "page.json"
+    path.write_text(json.dumps({"resourceType": "Bundle", "type": "searchset", "entry": entries}))
+    assert flat(audit(str(path), pn).findings) == []
+
+
 def test_malformed_json_names_the_byte_offset(tmp_path, s):
     path = tmp_path / "bad.json"
     path.write_text('{"resourceType": "Bundle", "entry": [}')

@@ -21,7 +21,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 from urllib.parse import urljoin
 
 import ijson
@@ -33,6 +33,7 @@ from ..model import RAW_FIELDS, SOURCE_COLUMNS
 from ..progress import Progress
 from ..settings import Settings
 from . import LoadResult, problems_frame, sha256_of
+from .qhp import _CountingReader
 
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 NUCC_SYSTEM = "http://nucc.org/provider-taxonomy"
@@ -307,7 +308,11 @@ class Directory:
         entries = [e for e in bundle.get("entry") or [] if isinstance(e, dict)]
         aliases = bundle_aliases(entries)
         for i, entry in enumerate(entries):
-            self.add(entry.get("resource"), f"{where} entry[{i}]", source, aliases)
+            resource = entry.get("resource")
+            if isinstance(resource, dict) and resource.get("resourceType") == "OperationOutcome" and not any(
+                    isinstance(x, dict) and x.get("severity") in ("error", "fatal") for x in resource.get("issue") or []):
+                continue      # a search's own warnings (an _include it ignored) beside its results, not a failure
+            self.add(resource, f"{where} entry[{i}]", source, aliases)
 
     def outcome(self, resource: dict, where: str) -> None:
         issues = [i for i in resource.get("issue") or [] if isinstance(i, dict)]
@@ -487,22 +492,12 @@ def _read_ndjson(d: Directory, path: Path, label: str, progress: Progress) -> No
                 task.update(offset)
 
 
-class _Counting:
-    def __init__(self, fh):
-        self.fh, self.pos = fh, 0
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.fh.read(n)
-        self.pos += len(data)
-        return data
-
-
 def _stream_bundle(d: Directory, path: Path, label: str, progress: Progress) -> None:
     """A Bundle too big to parse whole: entries one at a time. References by fullUrl resolve only
     to entries read before them, so big Bundles with urn:uuid references should be NDJSON instead."""
     aliases: dict[str, str] = {}
     with open(path, "rb") as fh, progress.task(f"reading {path.name}", total=path.stat().st_size) as task:
-        reader = _Counting(fh)
+        reader = _CountingReader(fh)
         try:
             for i, entry in enumerate(ijson.items(reader, "entry.item", use_float=True)):
                 if not isinstance(entry, dict):
@@ -517,13 +512,6 @@ def _stream_bundle(d: Directory, path: Path, label: str, progress: Progress) -> 
 
 
 # --- joining ----------------------------------------------------------------------------------------
-
-def _frame(table: dict[str, tuple], columns: tuple[str, ...], key: str) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(list(table.values()), columns=list(columns)) if table else \
-        pd.DataFrame(columns=list(columns))
-    frame.insert(0, key, list(table.keys()))
-    return frame
-
 
 def _pick_accepting(entries: tuple, nets: tuple) -> tuple[str | None, str | None]:
     """The entry for one of the row's networks, else one that names no network, else the first."""
