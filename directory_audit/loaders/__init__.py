@@ -50,8 +50,8 @@ def sha256_of(paths: list[Path]) -> str:
 
 def problems_frame(rows: list[dict[str, str]]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
-    frame["check_id"] = frame["check_id"].fillna("").replace("", DEFAULT_PROBLEM_CHECK)
-    frame["detail"] = frame["detail"].fillna("")
+    frame["check_id"] = frame["check_id"].astype(object).fillna("").replace("", DEFAULT_PROBLEM_CHECK)
+    frame["detail"] = frame["detail"].astype(object).fillna("")
     return frame
 
 
