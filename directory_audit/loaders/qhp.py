@@ -30,6 +30,13 @@ COLUMNS = list(SOURCE_COLUMNS) + list(RAW_FIELDS)
 SHARED = ("plan_ids", "network_ids")
 
 
+class _CountingReader(GuardedReader):
+    """The streaming reader other loaders imported from here: counts bytes, and bounds the depth."""
+
+    def __init__(self, fh, name: str = "JSON input"):
+        super().__init__(fh, name)
+
+
 class _Fetcher:
     """Fetches through the shared HTTP client (``http.py``), opened on first use: a local index that
     names only local files never opens a cache or a connection."""
