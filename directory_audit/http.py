@@ -469,12 +469,13 @@ class HttpClient:
         redirects: list[str] = []
         current, where = url, found_in
         for _ in range(MAX_REDIRECTS + 1):
-            req.policy = _policy_for(current, where)
+            policy = _policy_for(current, where)
             host, port = _host_port(current)
             for a in _resolve(host, port):
-                _check_address(a, req.policy)       # refused here, before any connection
+                _check_address(a, policy)           # refused here, before any connection
+            req.policy = policy
             self._check_robots(current, where, req)
-            req.policy = _policy_for(current, where)
+            req.policy = policy                     # the connections check their addresses again
             result = self._with_retries(current, headers, dest, req)
             location = result.headers.get("location")
             if 300 <= result.status < 400 and location:

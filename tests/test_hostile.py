@@ -338,3 +338,25 @@ def test_deep_fhir_json_is_exit_2_and_a_deep_ndjson_line_is_a_finding(tmp_path):
     # the deep line is an unreadable record, not a crash; with no roles left the loader says so (exit 2)
     with pytest.raises(DirectoryAuditError, match=r"1 record\(s\) could not be read.*export.ndjson:1"):
         load(str(ndjson), s, format="plannet")
+
+
+def test_nested_brackets_fixture_exits_2_within_bounded_memory(tmp_path):
+    """The 200 KB `[[[[...` file, in a process limited to 1.5 GB of address space (it used to pass 20 GB)."""
+    resource = pytest.importorskip("resource")
+    import subprocess
+    import sys
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (1536 * 1024 ** 2, 1536 * 1024 ** 2))
+    r = subprocess.run([sys.executable, "-m", "directory_audit", "audit", str(HOSTILE / "deep_nesting.json"),
+                        "--out", str(tmp_path), "--quiet"], preexec_fn=limit, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 2 and "byte offset 64" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_workbook_inflating_past_the_limit_is_refused_before_reading(monkeypatch):
+    from directory_audit.errors import InputError
+    from directory_audit.loaders import files
+    monkeypatch.setattr(files, "MAX_WORKBOOK_XML_BYTES", 1000)     # the real limit is 4 GB of XML
+    with pytest.raises(InputError, match="zip bomb"):
+        load(str(HOSTILE / "header_only.xlsx"), load_settings(as_of="2026-11-01"))
