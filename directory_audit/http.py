@@ -612,6 +612,14 @@ class HttpClient:
         saved = req.policy
         try:
             result = self._with_retries(robots_url, None, None, req)
+            # RFC 9309: follow at least five redirects (each hop checked like any other)
+            hops, current = 0, robots_url
+            while 300 <= result.status < 400 and result.headers.get("location") and hops < 5:
+                nxt = urljoin(current, result.headers["location"])
+                req.policy = _policy_for(nxt, current)
+                for a in _resolve(*_host_port(nxt)):
+                    _check_address(a, req.policy)
+                result, current, hops = self._with_retries(nxt, None, None, req), nxt, hops + 1
         except requests.RequestException:
             # No answer at all: RFC 9309 treats an unreachable robots.txt as "disallow everything", but a
             # host that does not answer will fail the real request anyway with a clearer message.
@@ -647,10 +655,7 @@ class HttpClient:
         dest.parent.mkdir(parents=True, exist_ok=True)
         if dest.exists():
             dest.unlink()
-        try:
-            os.link(body, dest)
-        except OSError:
-            shutil.copyfile(body, dest)
+        _link_or_copy(body, dest)
         return FetchResult(url=url, final_url=meta["final_url"], status=meta["status"], headers=meta["headers"],
                            content=None, path=dest, from_cache=True, fetched_at=fetched_at, sha256=meta["sha256"])
 
@@ -660,11 +665,20 @@ class HttpClient:
         body, meta_path = self._download_cache_paths(url)
         body.parent.mkdir(parents=True, exist_ok=True)
         tmp = body.with_name(body.name + ".tmp")
-        shutil.copyfile(result.path, tmp)
+        if tmp.exists():
+            tmp.unlink()
+        _link_or_copy(result.path, tmp)       # a multi-GB file is linked, not copied, when it can be
         os.replace(tmp, body)
         meta = {"final_url": result.final_url, "status": result.status, "headers": result.headers,
                 "fetched_at": result.fetched_at.isoformat(), "sha256": result.sha256}
         meta_path.write_text(json.dumps(meta), encoding="utf-8")
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:              # another file system, or links not allowed
+        shutil.copyfile(source, target)
 
 
 def _retry_after(value: str | None) -> float | None:

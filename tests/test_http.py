@@ -352,3 +352,12 @@ def test_the_connection_itself_refuses_a_refused_address(httpserver, opts):
         finally:
             http._current.request = None
     assert CONNECTS == [] and len(httpserver.log) == 0
+
+
+def test_robots_txt_behind_a_redirect_is_followed(httpserver, opts):
+    httpserver.expect_request("/robots.txt").respond_with_data("", status=301, headers={"Location": "/real-robots.txt"})
+    httpserver.expect_request("/real-robots.txt").respond_with_data("User-agent: *\nDisallow: /\n")
+    with HttpClient(HttpOptions(**{**opts.__dict__, "respect_robots": True})) as client, \
+            pytest.raises(RobotsDisallowed):
+        client.get(httpserver.url_for("/anything"))
+    assert "/anything" not in [req.path for req, _ in httpserver.log]
