@@ -360,3 +360,18 @@ def test_workbook_inflating_past_the_limit_is_refused_before_reading(monkeypatch
     monkeypatch.setattr(files, "MAX_WORKBOOK_XML_BYTES", 1000)     # the real limit is 4 GB of XML
     with pytest.raises(InputError, match="zip bomb"):
         load(str(HOSTILE / "header_only.xlsx"), load_settings(as_of="2026-11-01"))
+
+
+def test_every_module_that_writes_csv_neutralises_formulas():
+    """A new CSV writer (a report export, a faster findings writer) must pass its frame through
+    ``outputs.neutralise_formulas`` too."""
+    import re
+    root = Path(__file__).resolve().parents[1]
+    writers = []
+    for folder in ("directory_audit", "checks", "reports"):
+        for path in (root / folder).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            if re.search(r"\.to_csv\(|csv\.writer\(|csv\.DictWriter\(|pa_csv\.write_csv|write_csv\(", text):
+                writers.append(path)
+                assert "neutralise_formulas" in text, f"{path.relative_to(root)} writes CSV without neutralise_formulas"
+    assert writers                      # findings.csv at least
