@@ -309,7 +309,8 @@ class Crawl:
             out["error"] = f"{url} cannot be read: {exc}"
             return out
         out["final_url"] = res.final_url
-        out["fetched_at"] = str(getattr(res, "fetched_at", "") or "")
+        when = getattr(res, "fetched_at", None)
+        out["fetched_at"] = when.isoformat(timespec="seconds") if hasattr(when, "isoformat") else None
         if spec.update_frequency is not None:
             out["update_frequency"] = _first(finish(pd.DataFrame(
                 {"f": [html.value(doc, spec.update_frequency)]}), {"f": spec.update_frequency})["f"])
