@@ -247,6 +247,21 @@ def test_the_page_cap_stops_the_crawl_with_a_finding(server, tmp_path):
     assert "access.crawl_truncated" in set(result.findings["check_id"])
 
 
+def test_one_saved_listing_page_reads_its_cards_alone():
+    """A single saved page: its results are read from the cards (no detail page was saved); without
+    an address a result is reported, not audited."""
+    page = WWW / "providers" / "page-1.html"
+    result = audit(str(page), load_settings(as_of=AS_OF, site_profile=PROFILE))
+    s = result.summary["site"]
+    assert (s["pages_fetched"], s["cards"], result.summary["rows_audited"]) == (1, 8, 0)
+    f = result.findings
+    incomplete = f[f["check_id"] == "access.card_incomplete"]
+    assert incomplete["record_id"].tolist() == [f"page-1.html#card-{n}" for n in range(1, 9)]
+    assert not f["check_id"].isin(["access.page_failed", "access.layout_changed"]).any()
+    assert s["disclosure"] is None                               # the about page was not saved: not judged
+    assert all(s["search"]["capabilities"].values())             # the page's own search form is read
+
+
 # --- offline: the real CountyCare scrape through the shipped json profile ----------------------------
 
 def test_countycare_saved_api_response_audits_offline():

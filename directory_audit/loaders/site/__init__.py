@@ -83,7 +83,7 @@ def load(source: str, settings: Settings, progress: Progress) -> LoadResult:
             fetcher = _SingleFile(path, base)
             start_pages, paginate, checksum_paths = [path.name], False, [path]
     crawl = Crawl(profile=profile, fetcher=fetcher, base_url=base, progress=progress, max_pages=max_pages,
-                  start_pages=start_pages, paginate=paginate)
+                  start_pages=start_pages, paginate=paginate, follow_details=paginate)
     try:
         crawl.run()
         disclosure = crawl.disclosure()
