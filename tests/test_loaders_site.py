@@ -109,7 +109,8 @@ def test_every_page_is_archived_as_warc_beside_the_findings(crawled):
         records = [(r.rec_headers.get_header("WARC-Target-URI"), r.http_headers.get_statuscode(),
                     r.rec_headers.get_header("WARC-Date"), r.rec_headers.get_header("DA-Payload-SHA256"),
                     r.content_stream().read()) for r in ArchiveIterator(fh) if r.rec_type == "response"]
-    assert len(records) == summary["archive"]["records"] == 61
+    assert len(records) == summary["archive"]["records"] == 62          # robots.txt and the 61 pages
+    assert records[0][0].endswith("/robots.txt") and b"Disallow: /staff/" in records[0][4]
     about = next(r for r in records if r[0].endswith("/about.html"))
     assert about[1] == "200" and about[2].startswith("20")
     assert about[3] == hashlib.sha256((WWW / "about.html").read_bytes()).hexdigest()
