@@ -199,6 +199,12 @@ def test_a_login_wall_means_the_directory_is_not_public(server, tmp_path, prefix
         [server.url + f"{prefix}/cases/small/page-1.html", observed.format(url=server.url), "T1.i", "error"]]
 
 
+def test_a_sign_in_form_instead_of_results_is_a_login_wall(server, tmp_path):
+    result = crawl(server, tmp_path, "/login.html")
+    assert access(result.findings) == [("access.login_required", server.url + "login.html",
+                                        "a password form, no results")]
+
+
 def test_robots_refusing_the_start_url_stops_the_audit_with_exit_2(server, tmp_path):
     profile = profile_with(tmp_path, "/staff/p900.html")
     before = len(server.requests)

@@ -341,6 +341,10 @@ class Crawl:
         out: dict[str, Any] = {"url": url, "form_found": False, "controls": [], "capabilities": {},
                                "read": bool(declared)}
         controls: list[dict[str, str]] = []
+        walled = any(p["check_id"] == "access.login_required" and p["record_id"] == url for p in self.problems)
+        if walled:                  # a login page's form is not the directory's search: reported as such
+            out["read"] = False
+            return out
         if url and (self.profile.kind == "html" or (spec and spec.url)):
             body = self._bodies.get(url)
             if body is None and url not in self._failed and self._saved(url):
