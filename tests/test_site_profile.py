@@ -138,3 +138,12 @@ def test_any_bytes_give_cards_or_unreadable_never_a_crash(body):
         JsonExtractor().parse(body)
     except Unreadable:
         pass
+
+
+def test_an_archive_without_a_profile_says_to_give_one(tmp_path):
+    from directory_audit.errors import UnknownFormat
+    from directory_audit.loaders import sniff
+    warc = tmp_path / "archive.warc.gz"
+    warc.write_bytes(b"\x1f\x8b")
+    with pytest.raises(UnknownFormat, match="--profile"):
+        sniff(str(warc))
