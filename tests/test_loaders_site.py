@@ -298,3 +298,15 @@ def test_countycare_saved_api_response_audits_offline():
     assert counts["update.last_updated_unparseable"] == 0
     assert counts["duplicate.exact_row"] > 0                     # the same record returned by several searches
     assert counts["access.search_filter_missing"] == 2           # no language or accepting search
+
+
+def test_expect_cards_false_lets_an_empty_first_page_pass(tmp_path):
+    """A search that may rightly show nothing (a saved page of a rural ZIP with no dermatologists)."""
+    profile = profile_with(tmp_path, "/cases/redesign/page-1.html")
+    profile.write_text(profile.read_text().replace('required = ["address"]', 'required = ["address"]\nexpect_cards = false'))
+    settings = load_settings(as_of=AS_OF, site_profile=profile, selected_checks=("access",))
+    quiet = audit(str(WWW), settings)
+    assert access(quiet.findings) == []
+    profile.write_text(profile.read_text().replace("expect_cards = false", "expect_cards = true"))
+    loud = audit(str(WWW), settings)
+    assert [c for c, _, _ in access(loud.findings)] == ["access.layout_changed"]
