@@ -196,6 +196,7 @@ def disclosure(rows: pd.DataFrame, context: AuditContext, as_of: pd.Timestamp, s
             "last_updated": date_text, "last_updated_date": None if pd.isna(date) else date.date().isoformat(),
             "age_days": None if pd.isna(date) else int((pd.Timestamp(as_of).normalize() - date).days),
             "window_days": settings.verification_window_days, "read_at": d.get("fetched_at"),
+            "archived": bool(d.get("archived")),
             "error": d.get("error")}
 
 

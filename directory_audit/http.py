@@ -626,6 +626,9 @@ class HttpClient:
             return Protego.parse("")
         finally:
             req.policy = saved
+        if self.archive is not None:      # the rules a crawl obeyed are part of its evidence
+            result.url = result.final_url = robots_url
+            self.archive.record(result)
         if result.status >= 500:
             return (f"{robots_url} answered HTTP {result.status}; robots.txt that cannot be read is taken as "
                     f"disallowing the whole site (RFC 9309); nothing was fetched.")

@@ -52,3 +52,8 @@ class Task:
     def update(self, completed: float) -> None:
         if self._p is not None:
             self._p.update(self._tid, completed=completed)
+
+    def describe(self, description: str) -> None:
+        """Change the task's label (a crawl shows its running page and card counts there)."""
+        if self._p is not None:
+            self._p.update(self._tid, description=description)

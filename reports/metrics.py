@@ -136,7 +136,29 @@ def _without_accepting(v: list) -> dict:
     return {"sentences": [f"Languages offered by no provider who accepts new patients: {text}."]}
 
 
+def _site_disclosure(v: dict) -> dict:
+    """The website's own words on how often it is updated and when, quoted with the page (T1.ii)."""
+    page = v.get("page") or "the disclosure page"
+    s = []
+    if v.get("update_frequency"):
+        days = f" (every {num(v['frequency_days'])} days)" if v.get("frequency_days") is not None else \
+            " (no frequency can be read from it)"
+        s.append(f"The directory website states, at {page}: \u201c{v['update_frequency']}\u201d{days}.")
+    else:
+        s.append(f"No update-frequency statement was found at {page}" +
+                 (f" ({v['error']})." if v.get("error") else "."))
+    if v.get("last_updated"):
+        age = (f", {num(v['age_days'])} days before the audit date (window {num(v.get('window_days'))} days)"
+               if v.get("age_days") is not None else ", which is not a date we can read")
+        s.append(f"It gives its last update as \u201c{v['last_updated']}\u201d{age}.")
+    if v.get("read_at"):
+        kept = "; the page is kept in the run's archive.warc.gz" if v.get("archived") else ""
+        s.append(f"Read {v['read_at']}{kept}.")
+    return {"sentences": s}
+
+
 PRESENTERS: dict[str, Callable[[Any], dict]] = {
+    "access.disclosure": _site_disclosure,
     "location.valid_share": _valid_share,
     "update.age_summary": _age_summary,
     "update.age_histogram": _age_histogram,

@@ -120,3 +120,15 @@ def test_search_form_controls_are_read_by_name_label_and_options():
     assert [c["name"] for c in controls] == ["q1", "f2", "f3"]          # hidden inputs are not search fields
     found = {w: next((c["name"] for c in controls if rx.search(c["text"])), None) for w, rx in SEARCH_WORDS.items()}
     assert found == {"location": "q1", "language": "f2", "accepting": "f3"}
+
+
+def test_the_report_quotes_the_site_statement_with_its_page():
+    from reports.metrics import present
+    ctx, settings = context(disclosure())
+    view = present("access.disclosure", "t", pa.disclosure(ROWS, ctx, AS_OF, settings))
+    assert view["sentences"][0] == f"The directory website states, at {ABOUT}: \u201cUpdated weekly.\u201d (every 7 days)."
+    assert "\u201c2026-10-20\u201d, 12 days before the audit date (window 90 days)" in view["sentences"][1]
+    missing = {"url": ABOUT, "update_frequency": None, "last_updated": None, "error": "HTTP 404",
+               "last_updated_expected": True}
+    view = present("access.disclosure", "t", pa.disclosure(ROWS, context(missing)[0], AS_OF, settings))
+    assert view["sentences"] == [f"No update-frequency statement was found at {ABOUT} (HTTP 404)."]

@@ -3,6 +3,7 @@
 archive and the real CountyCare API scrape."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections import Counter
@@ -21,6 +22,12 @@ from tests.site_server import WWW, profile_with, serving
 SITE = FIXTURES / "site"
 PROFILE = SITE / "profile.toml"
 AS_OF = "2026-11-01"
+
+
+@functools.lru_cache(maxsize=None)
+def csv_findings() -> Counter:
+    """The findings of the site's CSV export, audited once for every comparison."""
+    return findings_key(audit(str(SITE / "directory.csv"), load_settings(as_of=AS_OF)).findings)
 
 
 def findings_key(findings: pd.DataFrame) -> Counter:
@@ -48,7 +55,7 @@ def crawled(server, tmp_path_factory):
             "--fail-on", "never", "--quiet"]
     first = CliRunner().invoke(main, ["audit", *args, "--out", str(tmp / "first")])
     requests_after_first = len(server.requests)
-    second = CliRunner().invoke(main, ["audit", *args, "--out", str(tmp / "second")])
+    second = CliRunner().invoke(main, ["audit", *args, "--out", str(tmp / "second"), "--check", "access"])
     return {"tmp": tmp, "first": first, "second": second, "requests_after_first": requests_after_first,
             "requests_after_second": len(server.requests)}
 
@@ -61,11 +68,10 @@ def read_out(folder: Path) -> tuple[pd.DataFrame, dict]:
 def test_fixture_site_over_loopback_finds_what_its_csv_export_finds(crawled):
     assert crawled["first"].exit_code == 0, crawled["first"].output
     site_findings, summary = read_out(crawled["tmp"] / "first")
-    csv = audit(str(SITE / "directory.csv"), load_settings(as_of=AS_OF))
-    assert summary["rows_audited"] == csv.summary["rows_audited"] == 69
+    assert summary["rows_audited"] == 69 == sum(1 for _ in open(SITE / "directory.csv")) - 1
     # The site hides gender, NPI entity type, county, plan and network; no finding of this export
     # rests on them, so the two audits agree finding for finding.
-    assert findings_key(site_findings) == findings_key(csv.findings)
+    assert findings_key(site_findings) == csv_findings()
     assert len(site_findings) > 20
     assert site_findings["record_id"].str.match(r"http://127\.0\.0\.1:\d+/provider/p\d{3}\.html#location-\d+$").all()
     assert summary["site"]["pages_fetched"] == 61          # 7 listing pages, 53 detail pages, the about page
@@ -82,15 +88,17 @@ def test_crawl_identifies_itself_and_reads_robots_first(crawled, server):
 def test_a_rerun_is_served_from_the_cache(crawled):
     assert crawled["second"].exit_code == 0, crawled["second"].output
     assert crawled["requests_after_second"] == crawled["requests_after_first"]   # no request reached the server
-    first, _ = read_out(crawled["tmp"] / "first")
-    second, summary = read_out(crawled["tmp"] / "second")
-    assert summary["site"]["pages_from_cache"] == summary["site"]["pages_fetched"] == 61
-    assert findings_key(first) == findings_key(second)
+    _, first = read_out(crawled["tmp"] / "first")
+    _, second = read_out(crawled["tmp"] / "second")
+    assert second["site"]["pages_from_cache"] == second["site"]["pages_fetched"] == 61
+    assert first["input_checksum"] == second["input_checksum"]          # the same pages, byte for byte
+    assert second["rows_audited"] == first["rows_audited"]
 
 
 def test_refresh_fetches_again(server, tmp_path):
     profile = profile_with(tmp_path, "/cases/small/page-1.html")
-    settings = load_settings(as_of=AS_OF, site_profile=profile, http_cache_dir=tmp_path / "cache")
+    settings = load_settings(as_of=AS_OF, site_profile=profile, http_cache_dir=tmp_path / "cache",
+                             selected_checks=("access",))
     audit(server.url, settings)
     before = len(server.requests)
     audit(server.url, settings)
@@ -109,7 +117,8 @@ def test_every_page_is_archived_as_warc_beside_the_findings(crawled):
         records = [(r.rec_headers.get_header("WARC-Target-URI"), r.http_headers.get_statuscode(),
                     r.rec_headers.get_header("WARC-Date"), r.rec_headers.get_header("DA-Payload-SHA256"),
                     r.content_stream().read()) for r in ArchiveIterator(fh) if r.rec_type == "response"]
-    assert len(records) == summary["archive"]["records"] == 61
+    assert len(records) == summary["archive"]["records"] == 62          # robots.txt and the 61 pages
+    assert records[0][0].endswith("/robots.txt") and b"Disallow: /staff/" in records[0][4]
     about = next(r for r in records if r[0].endswith("/about.html"))
     assert about[1] == "200" and about[2].startswith("20")
     assert about[3] == hashlib.sha256((WWW / "about.html").read_bytes()).hexdigest()
@@ -126,8 +135,7 @@ def test_the_archive_replays_offline_to_the_same_findings(crawled):
 def test_json_search_api_paged_by_parameter_finds_what_the_csv_finds(server):
     before = len(server.requests)
     result = audit(server.url, load_settings(as_of=AS_OF, site_profile=SITE / "profile-json.toml"))
-    csv = audit(str(SITE / "directory.csv"), load_settings(as_of=AS_OF))
-    assert findings_key(result.findings) == findings_key(csv.findings)
+    assert findings_key(result.findings) == csv_findings()
     asked = [p for p in server.paths()[before:] if p.startswith("/api/")]
     assert asked == [f"/api/providers?page={n}" for n in range(1, 6)]     # page 5 is empty: the end
     assert result.table["record_id"].iloc[0] == server.url + "api/providers?page=1#card-1"
@@ -135,8 +143,7 @@ def test_json_search_api_paged_by_parameter_finds_what_the_csv_finds(server):
 
 def test_saved_folder_of_pages_reads_like_the_site():
     result = audit(str(WWW), load_settings(as_of=AS_OF, site_profile=PROFILE))
-    csv = audit(str(SITE / "directory.csv"), load_settings(as_of=AS_OF))
-    assert findings_key(result.findings) == findings_key(csv.findings)
+    assert findings_key(result.findings) == csv_findings()
 
 
 def test_disclosure_is_read_quoted_and_silent_when_within_the_window(crawled):
@@ -155,8 +162,11 @@ def test_disclosure_is_read_quoted_and_silent_when_within_the_window(crawled):
 # --- failure cases, each over loopback ---------------------------------------------------------------
 
 def crawl(server, tmp_path, start: str, **settings):
+    """Audit the fixture site from another start page, running only the access checks (the failure
+    cases are about what the loader met; the other families are covered by the full crawl above)."""
     profile = profile_with(tmp_path, start)
-    return audit(server.url, load_settings(as_of=AS_OF, site_profile=profile, **settings))
+    return audit(server.url, load_settings(as_of=AS_OF, site_profile=profile, selected_checks=("access",),
+                                           **settings))
 
 
 def test_429_with_retry_after_is_waited_for(server, tmp_path):
@@ -187,6 +197,12 @@ def test_a_login_wall_means_the_directory_is_not_public(server, tmp_path, prefix
     f = result.findings[result.findings["check_id"] == "access.login_required"]
     assert f[["record_id", "observed", "factor_item", "severity"]].values.tolist() == [
         [server.url + f"{prefix}/cases/small/page-1.html", observed.format(url=server.url), "T1.i", "error"]]
+
+
+def test_a_sign_in_form_instead_of_results_is_a_login_wall(server, tmp_path):
+    result = crawl(server, tmp_path, "/login.html")
+    assert access(result.findings) == [("access.login_required", server.url + "login.html",
+                                        "a password form, no results")]
 
 
 def test_robots_refusing_the_start_url_stops_the_audit_with_exit_2(server, tmp_path):
@@ -247,13 +263,29 @@ def test_the_page_cap_stops_the_crawl_with_a_finding(server, tmp_path):
     assert "access.crawl_truncated" in set(result.findings["check_id"])
 
 
+def test_one_saved_listing_page_reads_its_cards_alone():
+    """A single saved page: its results are read from the cards (no detail page was saved); without
+    an address a result is reported, not audited."""
+    page = WWW / "providers" / "page-1.html"
+    result = audit(str(page), load_settings(as_of=AS_OF, site_profile=PROFILE, selected_checks=("access",)))
+    s = result.summary["site"]
+    assert (s["pages_fetched"], s["cards"], result.summary["rows_audited"]) == (1, 8, 0)
+    f = result.findings
+    incomplete = f[f["check_id"] == "access.card_incomplete"]
+    assert incomplete["record_id"].tolist() == [f"page-1.html#card-{n}" for n in range(1, 9)]
+    assert not f["check_id"].isin(["access.page_failed", "access.layout_changed"]).any()
+    assert s["disclosure"] is None                               # the about page was not saved: not judged
+    assert all(s["search"]["capabilities"].values())             # the page's own search form is read
+
+
 # --- offline: the real CountyCare scrape through the shipped json profile ----------------------------
 
 def test_countycare_saved_api_response_audits_offline():
     source = REFERENCE / "real" / "countycare" / "provider_scrape_test.json"
     root = Path(__file__).resolve().parents[1]
     settings = load_settings(root / "profiles" / "countycare.settings.toml", as_of="2024-03-01",
-                             site_profile=root / "profiles" / "countycare.toml")
+                             site_profile=root / "profiles" / "countycare.toml",
+                             selected_checks=("update", "access", "duplicate.exact_row"))
     result = audit(str(source), settings)
     t = result.table
     assert len(t) == 2773 and result.summary["format"] == "site"
@@ -266,3 +298,15 @@ def test_countycare_saved_api_response_audits_offline():
     assert counts["update.last_updated_unparseable"] == 0
     assert counts["duplicate.exact_row"] > 0                     # the same record returned by several searches
     assert counts["access.search_filter_missing"] == 2           # no language or accepting search
+
+
+def test_expect_cards_false_lets_an_empty_first_page_pass(tmp_path):
+    """A search that may rightly show nothing (a saved page of a rural ZIP with no dermatologists)."""
+    profile = profile_with(tmp_path, "/cases/redesign/page-1.html")
+    profile.write_text(profile.read_text().replace('required = ["address"]', 'required = ["address"]\nexpect_cards = false'))
+    settings = load_settings(as_of=AS_OF, site_profile=profile, selected_checks=("access",))
+    quiet = audit(str(WWW), settings)
+    assert access(quiet.findings) == []
+    profile.write_text(profile.read_text().replace("expect_cards = false", "expect_cards = true"))
+    loud = audit(str(WWW), settings)
+    assert [c for c, _, _ in access(loud.findings)] == ["access.layout_changed"]

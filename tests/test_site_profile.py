@@ -114,3 +114,36 @@ def test_location_beats_detail_beats_card_and_cards_without_detail_keep_theirs()
     out = merge_levels(cards, details, locations)
     assert out[["card", "name", "phone"]].values.tolist() == [
         [0, "Detail A", "333"], [0, "Detail A", "111"], [1, "Card B", "222"]]
+
+
+from hypothesis import given, settings as hyp_settings, strategies as st  # noqa: E402
+
+
+@hyp_settings(max_examples=40, deadline=None)
+@given(st.binary(max_size=400) | st.text(alphabet="<>/=\"' divclasprovider-cardh3span", max_size=300).map(str.encode))
+def test_any_bytes_give_cards_or_unreadable_never_a_crash(body):
+    """Broken or hostile pages: the HTML extractor returns what it can, or says the page is unreadable."""
+    from directory_audit.loaders.site.extract import HtmlExtractor, JsonExtractor, Unreadable
+    from directory_audit.loaders.site.profile import parse_profile
+    from pathlib import Path
+    p = parse_profile({"site": {}, "listing": {"card": "div.provider-card", "fields": {"name": "h3 span"}}}, Path("p"))
+    html = HtmlExtractor()
+    try:
+        doc = html.parse(body)
+    except Unreadable:
+        return
+    for card in html.nodes(doc, p.listing.card):
+        assert html.value(card, p.listing.fields["name"]) is None or isinstance(html.value(card, p.listing.fields["name"]), str)
+    try:
+        JsonExtractor().parse(body)
+    except Unreadable:
+        pass
+
+
+def test_an_archive_without_a_profile_says_to_give_one(tmp_path):
+    from directory_audit.errors import UnknownFormat
+    from directory_audit.loaders import sniff
+    warc = tmp_path / "archive.warc.gz"
+    warc.write_bytes(b"\x1f\x8b")
+    with pytest.raises(UnknownFormat, match="--profile"):
+        sniff(str(warc))

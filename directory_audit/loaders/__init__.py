@@ -87,6 +87,9 @@ def sniff(source: str) -> str:
         raise UnknownFormat(f"{source}: is a folder without FHIR JSON files; give one file (a CSV/Excel export, "
                             "or a QHP index.json), or a folder of Plan-Net Bundles / resources / NDJSON.")
     suffix = path.suffix.lower()
+    if path.name.lower().endswith((".warc", ".warc.gz")):
+        raise UnknownFormat(f"{source}: a WARC archive of a crawl; read it with the site profile that made it: "
+                            "--profile PROFILE.toml.")
     if suffix in (".xlsx", ".xlsm"):
         return "xlsx"
     if suffix in (".csv", ".tsv", ".txt"):

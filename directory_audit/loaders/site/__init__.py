@@ -83,7 +83,7 @@ def load(source: str, settings: Settings, progress: Progress) -> LoadResult:
             fetcher = _SingleFile(path, base)
             start_pages, paginate, checksum_paths = [path.name], False, [path]
     crawl = Crawl(profile=profile, fetcher=fetcher, base_url=base, progress=progress, max_pages=max_pages,
-                  start_pages=start_pages, paginate=paginate)
+                  start_pages=start_pages, paginate=paginate, follow_details=paginate)
     try:
         crawl.run()
         disclosure = crawl.disclosure()
@@ -97,6 +97,8 @@ def load(source: str, settings: Settings, progress: Progress) -> LoadResult:
         if close:
             close()
     archived = archive.close() if archive is not None else None
+    if disclosure is not None:
+        disclosure["archived"] = archived is not None
 
     rows = crawl.frame()
     problems = crawl.problems + _incomplete(rows, profile)
@@ -125,8 +127,8 @@ def load(source: str, settings: Settings, progress: Progress) -> LoadResult:
     metadata: dict[str, Any] = {"site": site, "pages": crawl.pages}
     if archived is not None:
         metadata["archive"] = archived
-    sources = [source] if not live else [p["url"] for p in crawl.pages]
-    return LoadResult(frame=frame, format="site", sources=sources, checksum=checksum,
+    # The pages read are in the archive (and their hashes in the checksum): the cover names the site.
+    return LoadResult(frame=frame, format="site", sources=[source], checksum=checksum,
                       problems=problems_frame(problems), metadata=metadata)
 
 

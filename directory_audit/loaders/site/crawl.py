@@ -48,6 +48,7 @@ class Crawl:
     max_pages: int
     start_pages: list[str] | None = None      # offline single file: the file itself, no pagination
     paginate: bool = True
+    follow_details: bool = True               # off for one saved page: its detail pages were not saved
     problems: list[dict[str, str]] = field(default_factory=list)
     pages: list[dict[str, Any]] = field(default_factory=list)
     cards: int = 0
@@ -214,7 +215,7 @@ class Crawl:
                     detail_urls[n] = urljoin(page_url, href.split(";")[0].strip())
             self.card_rows.append(row)
         self.cards += len(cards)
-        if detail_urls and self.profile.detail is not None:
+        if detail_urls and self.profile.detail is not None and self.follow_details:
             self._details(page_url, detail_urls)
 
     def _details(self, page_url: str, detail_urls: dict[int, str]) -> None:
@@ -295,6 +296,8 @@ class Crawl:
         if spec is None:
             return None
         url = urljoin(self.base_url, spec.url)
+        if not self._saved(url):
+            return None          # saved pages without the disclosure page: nothing to judge it by
         out: dict[str, Any] = {"url": url, "update_frequency": None, "last_updated": None, "error": None,
                                "last_updated_expected": spec.last_updated is not None}
         res = self.fetch(url, None, "disclosure page")
@@ -309,7 +312,8 @@ class Crawl:
             out["error"] = f"{url} cannot be read: {exc}"
             return out
         out["final_url"] = res.final_url
-        out["fetched_at"] = str(getattr(res, "fetched_at", "") or "")
+        when = getattr(res, "fetched_at", None)
+        out["fetched_at"] = when.isoformat(timespec="seconds") if hasattr(when, "isoformat") else None
         if spec.update_frequency is not None:
             out["update_frequency"] = _first(finish(pd.DataFrame(
                 {"f": [html.value(doc, spec.update_frequency)]}), {"f": spec.update_frequency})["f"])
@@ -318,19 +322,32 @@ class Crawl:
                 {"f": [html.value(doc, spec.last_updated)]}), {"f": spec.last_updated})["f"])
         return out
 
+    def _saved(self, url: str) -> bool:
+        """False for a page an offline source does not hold (live: always True)."""
+        path_for = getattr(self.fetcher, "path_for", None)
+        if path_for is not None:
+            return path_for(url) is not None
+        pages = getattr(self.fetcher, "pages", None)
+        return url in pages if isinstance(pages, dict) else True
+
     def search(self) -> dict[str, Any]:
         """What the public can search by: the controls of the search form (their names, labels and
         options), or the parameters the profile names (an API has no form)."""
         spec = self.profile.search
         declared = dict(spec.declared) if spec else {}
+        first = self.start_pages[0] if self.start_pages else urljoin(self.base_url, self.profile.start_urls[0])
         url = urljoin(self.base_url, spec.url) if spec and spec.url else \
-            (urljoin(self.base_url, self.profile.start_urls[0]) if self.profile.kind == "html" else None)
+            (first if self.profile.kind == "html" else None)
         out: dict[str, Any] = {"url": url, "form_found": False, "controls": [], "capabilities": {},
                                "read": bool(declared)}
         controls: list[dict[str, str]] = []
+        walled = any(p["check_id"] == "access.login_required" and p["record_id"] == url for p in self.problems)
+        if walled:                  # a login page's form is not the directory's search: reported as such
+            out["read"] = False
+            return out
         if url and (self.profile.kind == "html" or (spec and spec.url)):
             body = self._bodies.get(url)
-            if body is None and url not in self._failed:
+            if body is None and url not in self._failed and self._saved(url):
                 res = self.fetch(url, None, "search page")
                 body = res.content if res is not None else None
             if body:

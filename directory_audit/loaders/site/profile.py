@@ -20,6 +20,7 @@ Layout (every section but ``[site]`` and ``[listing]`` optional)::
     next = "a[rel=next]@href"                # next-page link; or page_param = "page"
     detail = "a.details@href"                # optional link to a detail page
     required = ["name", "address"]           # a card without one of these is a finding, not a row
+    expect_cards = true                      # false: a first page with no results is not "layout changed"
 
     [listing.fields]                         # canonical field = selector inside the card
     name = "h3.provider-name"
