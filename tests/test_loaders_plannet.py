@@ -363,3 +363,34 @@ def test_command_line_audits_the_committed_ndjson_export_with_auto_format(tmp_pa
     result = CliRunner().invoke(main, ["audit", str(bad), "--format", "plannet", "--out", str(out), "--quiet"])
     assert result.exit_code == 2
     assert "bad.ndjson:1 (byte offset 0) is not JSON" in result.output
+
+
+# --- resources of any shape ------------------------------------------------------------------------
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+                         st.sampled_from(["reference", "coding", "code", "system", "text", "url", "value",
+                                          "valueBoolean", "valueCodeableConcept", "extension", "line", "given"]),
+                         inner, max_size=3), max_leaves=12)
+_fields = ["practitioner", "organization", "location", "healthcareService", "specialty", "extension", "telecom",
+           "meta", "name", "identifier", "communication", "address", "providedBy", "network", "contained"]
+
+
+@given(st.lists(st.fixed_dictionaries(
+    {"resourceType": st.sampled_from(["PractitionerRole", "Practitioner", "Location", "Organization",
+                                      "HealthcareService", "InsurancePlan"]),
+     "id": st.sampled_from(["a", "b", "c"])},
+    optional={f: _json for f in _fields}), min_size=1, max_size=6))
+def test_resources_of_any_shape_give_rows_or_problems_never_a_crash(resources):
+    """Servers send what they send: wrong types where the guide wants lists, objects where it wants
+    strings. The loader reads what it can and never raises."""
+    d = plannet.Directory()
+    for i, r in enumerate(resources):
+        d.add(r, f"t:{i}", "t")
+    frame, detail = plannet.build_rows(d)
+    assert list(frame.columns) == plannet.COLUMNS and len(detail) == len(frame)
+    assert len(frame) >= len(set(d.roles["key"]))
+    # the readers cope with every shape themselves; the loader's last-resort catch never has to
+    assert not [p for p in d.problems if "cannot be read (" in p["message"]]
