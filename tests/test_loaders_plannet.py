@@ -78,7 +78,7 @@ def test_2019_examples_read_the_old_extensions_and_report_what_is_missing(s):
     schneider = t.loc["PractitionerRole/plannet-practitionerrole-1232506780@Location/plannet-location-1232006923"]
     assert (schneider["prefix"], schneider["middle_name"], schneider["suffix"]) == ("Dr.", "Lucila", "DDS")
     assert schneider["specialty_codes"] == "1223G0001X" and schneider["languages"] == "en"
-    findings = audit(str(EXAMPLES_2019), s).findings
+    findings = audit(str(EXAMPLES_2019), load_settings(as_of="2026-11-01", selected_checks=("plannet",))).findings
     dangling = {(r, fld, o) for c, r, fld, o in flat(findings) if c == "plannet.dangling_reference"}
     assert ("PractitionerRole/practitionerrole1", "PractitionerRole.location", "Location/loc-ffmh-hvi") in dangling
     assert ("HealthcareService/ffcardiology", "HealthcareService.location", "Location/loc-ffmh-hvi") in dangling
@@ -250,10 +250,10 @@ def test_contained_location_and_practitioner_are_resolved(tmp_path, pn):
     assert (row["record_id"], row["last_name"], row["city"]) == ("PractitionerRole/r1@Location/r1.here", "Doe", "PORTLAND")
 
 
-def test_ndjson_bad_line_is_a_finding_and_the_rest_is_read(tmp_path, s):
+def test_ndjson_bad_line_is_a_finding_and_the_rest_is_read(tmp_path):
     path = tmp_path / "export.ndjson"
     path.write_text("\n".join([json.dumps(_role("r1")), "{not json", json.dumps(PERSON), json.dumps(PLACE)]) + "\n")
-    result = audit(str(path), s)
+    result = audit(str(path), load_settings(as_of="2026-11-01", selected_checks=("source.malformed_record",)))
     assert len(result.table) == 1 and result.table.iloc[0]["last_name"] == "Doe"
     bad = result.findings[result.findings["check_id"] == "source.malformed_record"]
     assert bad["record_id"].tolist() == ["export.ndjson:2"]
