@@ -2,10 +2,10 @@
 saved search Bundles, NDJSON exports, the three accepting-status shapes, and the conformance findings."""
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, strategies as st
 
 from directory_audit import audit, load, load_settings
 from directory_audit.errors import InputError, MalformedJSON, UnknownFormat
@@ -366,8 +366,6 @@ def test_command_line_audits_the_committed_ndjson_export_with_auto_format(tmp_pa
 
 
 # --- resources of any shape ------------------------------------------------------------------------
-
-from hypothesis import given, strategies as st  # noqa: E402
 
 _json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
                      lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
