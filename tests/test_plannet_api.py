@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from directory_audit import audit, load_settings
+from directory_audit import load_settings
 from directory_audit.cli import main
 from directory_audit.http import HttpClient, HttpOptions
 from directory_audit.loaders import plannet

@@ -81,15 +81,35 @@ def ref_key(reference: Any, aliases: dict[str, str] | None = None) -> str | None
     return "/".join(parts[-2:]) if len(parts) >= 2 else ref
 
 
+def _list(value: Any) -> list:
+    """A FHIR repeating element as a list: servers send a lone object, or a number, where a list belongs."""
+    if isinstance(value, list):
+        return value
+    return [value] if isinstance(value, dict) else []
+
+
+def _strings(value: Any) -> list[str]:
+    """A repeating string element (given names, address lines) as a list of non-empty strings."""
+    values = value if isinstance(value, list) else [value]
+    return [t for t in (_text(v) for v in values) if t]
+
+
+def _text(value: Any) -> str | None:
+    """A string element as text (a number or boolean sent in its place is shown as written)."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def _extensions(resource: dict, names: set[str]) -> list[dict]:
-    return [e for e in resource.get("extension") or [] if isinstance(e, dict)
+    return [e for e in _list(resource.get("extension")) if isinstance(e, dict)
             and str(e.get("url", "")).rstrip("/").rsplit("/", 1)[-1].lower() in names]
 
 
 def _concept_codes(concept: Any, system: str | None = None) -> list[str]:
     if not isinstance(concept, dict):
         return []
-    return [str(c["code"]) for c in concept.get("coding") or [] if isinstance(c, dict) and c.get("code")
+    return [str(c["code"]) for c in _list(concept.get("coding")) if isinstance(c, dict) and c.get("code")
             and (system is None or c.get("system") == system)]
 
 
@@ -101,7 +121,7 @@ def _concept_text(concept: Any, prefer_system: str | None = None) -> str | None:
         codes = _concept_codes(concept, prefer_system)
         if codes:
             return codes[0]
-    codings = [c for c in concept.get("coding") or [] if isinstance(c, dict)]
+    codings = [c for c in _list(concept.get("coding")) if isinstance(c, dict)]
     for c in codings:
         if c.get("display"):
             return str(c["display"])
@@ -138,7 +158,7 @@ def newpatients(resource: dict, aliases: dict[str, str] | None = None) -> list[t
     out = []
     for ext in _extensions(resource, NEWPATIENTS):
         accepting = from_network = None
-        for sub in ext.get("extension") or []:
+        for sub in _list(ext.get("extension")):
             if not isinstance(sub, dict):
                 continue
             if sub.get("url") == "acceptingPatients":
@@ -160,24 +180,24 @@ def phone(*resources: dict | None) -> str | None:
     for r in resources:
         if not r:
             continue
-        phones = [t for t in r.get("telecom") or [] if isinstance(t, dict) and t.get("system") == "phone" and t.get("value")]
+        phones = [t for t in _list(r.get("telecom")) if isinstance(t, dict) and t.get("system") == "phone" and t.get("value")]
         if phones:
             phones.sort(key=lambda t: t.get("rank") if isinstance(t.get("rank"), int) else 1 << 30)
-            return str(phones[0]["value"])
+            return _text(phones[0]["value"])
     return None
 
 
 def npi_of(resource: dict) -> str | None:
-    for ident in resource.get("identifier") or []:
-        if isinstance(ident, dict) and ident.get("system") == NPI_SYSTEM and ident.get("value"):
-            return str(ident["value"])
+    for ident in _list(resource.get("identifier")):
+        if isinstance(ident, dict) and ident.get("system") == NPI_SYSTEM and _text(ident.get("value")):
+            return _text(ident["value"])
     return None
 
 
 def languages(resource: dict) -> tuple[list[str], list[str]]:
     """(language values, 'tag:proficiency' pairs) from ``communication`` (BCP-47 codes preferred)."""
     values, proficiency = [], []
-    for comm in resource.get("communication") or []:
+    for comm in _list(resource.get("communication")):
         lang = _concept_text(comm, BCP47_SYSTEM)
         if not lang:
             continue
@@ -195,17 +215,17 @@ def _join(values: Iterable[str | None], sep: str = "; ") -> str | None:
 
 
 def _person_name(resource: dict) -> dict[str, str | None]:
-    names = [n for n in resource.get("name") or [] if isinstance(n, dict)]
+    names = [n for n in _list(resource.get("name")) if isinstance(n, dict)]
     if not names:
         return {}
     order = {"official": 0, "usual": 1}
-    name = min(names, key=lambda n: order.get(n.get("use"), 2))
-    given = [str(g) for g in name.get("given") or [] if g]
-    if not given and not name.get("family"):
-        return {"name": name.get("text")}
-    return {"prefix": _join(name.get("prefix") or [], " "), "first_name": given[0] if given else None,
-            "middle_name": " ".join(given[1:]) or None, "last_name": name.get("family"),
-            "suffix": _join(name.get("suffix") or [], ", ")}
+    name = min(names, key=lambda n: order.get(n.get("use") if isinstance(n.get("use"), str) else "", 2))
+    given = _strings(name.get("given"))
+    if not given and not _text(name.get("family")):
+        return {"name": _text(name.get("text"))}
+    return {"prefix": _join(_strings(name.get("prefix")), " "), "first_name": given[0] if given else None,
+            "middle_name": " ".join(given[1:]) or None, "last_name": _text(name.get("family")),
+            "suffix": _join(_strings(name.get("suffix")), ", ")}
 
 
 def _address(resource: dict) -> dict[str, str | None]:
@@ -214,26 +234,27 @@ def _address(resource: dict) -> dict[str, str | None]:
         address = next((a for a in address if isinstance(a, dict)), None)
     if not isinstance(address, dict):
         return {}
-    lines = [str(x) for x in address.get("line") or [] if x]
-    if not lines and not address.get("city") and address.get("text"):
-        return {"address_line1": address["text"]}      # a one-line address; normalize splits it
+    lines = _strings(address.get("line"))
+    if not lines and not _text(address.get("city")) and _text(address.get("text")):
+        return {"address_line1": _text(address["text"])}      # a one-line address; normalize splits it
     return {"address_line1": lines[0] if lines else None, "address_line2": ", ".join(lines[1:]) or None,
-            "city": address.get("city"), "state": address.get("state"), "zip": address.get("postalCode"),
-            "county": address.get("district")}
+            "city": _text(address.get("city")), "state": _text(address.get("state")),
+            "zip": _text(address.get("postalCode")), "county": _text(address.get("district"))}
 
 
 def _last_updated(resource: dict) -> str | None:
     meta = resource.get("meta")
-    return meta.get("lastUpdated") if isinstance(meta, dict) else None
+    return _text(meta.get("lastUpdated")) if isinstance(meta, dict) else None
 
 
 def _is_network(resource: dict) -> bool:
     if resource.get("resourceType") == "Network":
         return True
-    profiles = (resource.get("meta") or {}).get("profile") or []
+    meta = resource.get("meta")
+    profiles = _list(meta.get("profile")) if isinstance(meta, dict) else []
     if any(str(p).endswith("plannet-Network") for p in profiles):
         return True
-    return any(set(_concept_codes(t)) & NETWORK_TYPE_CODES for t in resource.get("type") or [])
+    return any(set(_concept_codes(t)) & NETWORK_TYPE_CODES for t in _list(resource.get("type")))
 
 
 # --- the summaries ----------------------------------------------------------------------------------
@@ -293,8 +314,8 @@ class Directory:
         key = f"{kind}/{rid}"
         self.counts[kind] = self.counts.get(kind, 0) + 1
         aliases = aliases or {}
-        contained = [c for c in resource.get("contained") or [] if isinstance(c, dict) and c.get("id")
-                     and c.get("resourceType") in SUMMARIZERS]
+        contained = [c for c in _list(resource.get("contained")) if isinstance(c, dict) and _text(c.get("id"))
+                     and isinstance(c.get("resourceType"), str) and c["resourceType"] in SUMMARIZERS]
         if contained:
             # '#loc1' inside this resource means its contained Location loc1: give it a key of its own
             aliases = {**aliases, **{f"#{c['id']}": f"{c['resourceType']}/{rid}.{c['id']}" for c in contained}}
@@ -302,20 +323,26 @@ class Directory:
                 SUMMARIZERS[c["resourceType"]](self, f"{c['resourceType']}/{rid}.{c['id']}", c, source, aliases)
         summarize = SUMMARIZERS.get(kind)
         if summarize is not None:
-            summarize(self, key, resource, source, aliases)
+            try:
+                summarize(self, key, resource, source, aliases)
+            except (TypeError, AttributeError, ValueError, KeyError) as exc:
+                # a shape no guide version allows and the readers above do not foresee: reported, not lost
+                self.problem("source.malformed_record", where, key, json.dumps(resource, default=str)[:200],
+                             f"a {kind} as the Plan-Net guide shapes it",
+                             f"{where}: {key} cannot be read ({type(exc).__name__}: {exc}); it is not audited")
 
     def add_bundle(self, bundle: dict, where: str, source: str) -> None:
-        entries = [e for e in bundle.get("entry") or [] if isinstance(e, dict)]
+        entries = [e for e in _list(bundle.get("entry")) if isinstance(e, dict)]
         aliases = bundle_aliases(entries)
         for i, entry in enumerate(entries):
             resource = entry.get("resource")
             if isinstance(resource, dict) and resource.get("resourceType") == "OperationOutcome" and not any(
-                    isinstance(x, dict) and x.get("severity") in ("error", "fatal") for x in resource.get("issue") or []):
+                    isinstance(x, dict) and x.get("severity") in ("error", "fatal") for x in _list(resource.get("issue"))):
                 continue      # a search's own warnings (an _include it ignored) beside its results, not a failure
             self.add(resource, f"{where} entry[{i}]", source, aliases)
 
     def outcome(self, resource: dict, where: str) -> None:
-        issues = [i for i in resource.get("issue") or [] if isinstance(i, dict)]
+        issues = [i for i in _list(resource.get("issue")) if isinstance(i, dict)]
         text = "; ".join(f"{i.get('severity', '?')} {i.get('code', '?')}: "
                          f"{i.get('diagnostics') or _concept_text(i.get('details')) or ''}".strip() for i in issues)
         self.problem("plannet.operation_outcome", where, "Bundle", f"OperationOutcome: {text}"[:500],
@@ -342,18 +369,18 @@ def _role(d: Directory, key: str, r: dict, source: str, aliases: dict[str, str])
         return
     d.seen_roles.add(key)
     nets = networks(r, aliases)
-    specialties = [_concept_text(s, NUCC_SYSTEM) for s in r.get("specialty") or []]
+    specialties = [_concept_text(s, NUCC_SYSTEM) for s in _list(r.get("specialty"))]
     is_service = key.startswith("HealthcareService/")
     langs, prof = languages(r) if is_service else ([], [])
     row = {"key": key, "kind": "service" if is_service else "role",
            "who": None if is_service else ref_key(r.get("practitioner"), aliases),
            "org": ref_key(r.get("providedBy") if is_service else r.get("organization"), aliases),
-           "locations": tuple(k for k in (ref_key(x, aliases) for x in r.get("location") or []) if k),
-           "services": tuple(k for k in (ref_key(x, aliases) for x in r.get("healthcareService") or []) if k),
+           "locations": tuple(k for k in (ref_key(x, aliases) for x in _list(r.get("location"))) if k),
+           "services": tuple(k for k in (ref_key(x, aliases) for x in _list(r.get("healthcareService"))) if k),
            "networks": d.share(tuple(nets))[0], "specialties": d.share(_join(specialties))[0],
            "accepting": d.share(tuple(newpatients(r, aliases)))[0], "phone": phone(r),
            "last_updated": d.share(_last_updated(r))[0], "languages": _join(langs), "proficiency": _join(prof),
-           "service_name": r.get("name") if is_service else None, "source": source}
+           "service_name": _text(r.get("name")) if is_service else None, "source": source}
     for c in ROLE_COLUMNS:
         d.roles[c].append(row[c])
 
@@ -363,7 +390,7 @@ def _practitioner(d: Directory, key: str, r: dict, source: str, aliases: dict[st
     langs, prof = languages(r)
     d.people[key] = (npi_of(r),) + d.share(name.get("prefix"), name.get("first_name"), name.get("middle_name"),
                                            name.get("last_name"), name.get("suffix")) + \
-        (name.get("name"),) + d.share(r.get("gender"), _join(langs), _join(prof), _last_updated(r))
+        (name.get("name"),) + d.share(_text(r.get("gender")), _join(langs), _join(prof), _last_updated(r))
 
 
 PEOPLE_COLUMNS = ("npi", "prefix", "first_name", "middle_name", "last_name", "suffix", "person_name", "gender",
@@ -373,10 +400,10 @@ PEOPLE_COLUMNS = ("npi", "prefix", "first_name", "middle_name", "last_name", "su
 def _location(d: Directory, key: str, r: dict, source: str, aliases: dict[str, str]) -> None:
     a = _address(r)
     langs, _ = languages(r)
-    d.places[key] = (r.get("name"), a.get("address_line1")) + \
+    d.places[key] = (_text(r.get("name")), a.get("address_line1")) + \
         d.share(a.get("address_line2"), a.get("city"), a.get("state"), a.get("zip"), a.get("county")) + \
         (phone(r),) + d.share(tuple(newpatients(r, aliases)), _join(langs)) + \
-        (bool(a), bool(phone(r) or any(isinstance(t, dict) and t.get("value") for t in r.get("telecom") or [])))
+        (bool(a), bool(phone(r) or any(isinstance(t, dict) and t.get("value") for t in _list(r.get("telecom")))))
 
 
 PLACE_COLUMNS = ("location_name", "address_line1", "address_line2", "city", "state", "zip", "county",
@@ -384,8 +411,8 @@ PLACE_COLUMNS = ("location_name", "address_line1", "address_line2", "city", "sta
 
 
 def _organization(d: Directory, key: str, r: dict, source: str, aliases: dict[str, str]) -> None:
-    group = any("prvgrp" in _concept_codes(t) for t in r.get("type") or [])
-    d.orgs[key] = (r.get("name"), npi_of(r), _is_network(r), group, _last_updated(r), phone(r))
+    group = any("prvgrp" in _concept_codes(t) for t in _list(r.get("type")))
+    d.orgs[key] = (_text(r.get("name")), npi_of(r), _is_network(r), group, _last_updated(r), phone(r))
 
 
 ORG_COLUMNS = ("org_name", "org_npi", "org_is_network", "org_is_group", "org_updated", "org_phone")
@@ -399,10 +426,10 @@ def _service(d: Directory, key: str, r: dict, source: str, aliases: dict[str, st
 
 
 def _plan(d: Directory, key: str, r: dict, source: str, aliases: dict[str, str]) -> None:
-    nets = [ref_key(n, aliases) for n in r.get("network") or []]
-    for p in r.get("plan") or []:
+    nets = [ref_key(n, aliases) for n in _list(r.get("network"))]
+    for p in _list(r.get("plan")):
         if isinstance(p, dict):
-            nets.extend(ref_key(n, aliases) for n in p.get("network") or [])
+            nets.extend(ref_key(n, aliases) for n in _list(p.get("network")))
     d.plans[key] = tuple(n for n in dict.fromkeys(nets) if n)
 
 
@@ -738,8 +765,8 @@ class Crawl:
                                "a page of roles not read yet",
                                f"the next link leads back to roles already read ({url}); paging stopped")
                 return
-            entries = [e for e in bundle.get("entry") or [] if isinstance(e, dict)]
-            nxt = next((l.get("url") for l in bundle.get("link") or [] if isinstance(l, dict)
+            entries = [e for e in _list(bundle.get("entry")) if isinstance(e, dict)]
+            nxt = next((l.get("url") for l in _list(bundle.get("link")) if isinstance(l, dict)
                         and l.get("relation") == "next" and l.get("url")), None)
             if nxt and not entries:
                 self.d.problem("plannet.next_loop", url, "Bundle.link[next]", str(nxt), "no next link on an empty page",
