@@ -54,6 +54,9 @@ def chart_svg(spec: dict[str, Any] | None, chart_id: str, title: str = "") -> Ma
     elif spec.get("kind") == "hbar":
         svg = charts.hbar(chart_id, spec.get("title") or title, [tuple(r) for r in spec["rows"]],
                           max_value=spec.get("max_value"))
+    elif spec.get("kind") == "trend":
+        svg = charts.trend(chart_id, spec.get("title") or title, spec["labels"], spec["series"],
+                           percent=spec.get("percent", False))
     elif spec.get("kind") == "stacked":
         svg = charts.stacked_hbar(chart_id, spec.get("title") or title, spec["rows"])
     else:
