@@ -5,6 +5,7 @@ of any kind, so it opens offline and can be e-mailed as one attachment.
 """
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,7 @@ def chart_svg(spec: dict[str, Any] | None, chart_id: str, title: str = "") -> Ma
     return Markup(svg)
 
 
+@functools.lru_cache(maxsize=None)   # one Environment per process: templates compile once, not every run
 def _env(autoescape: bool) -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined,
                       autoescape=autoescape,
