@@ -62,6 +62,11 @@ SNAPSHOT_FIELDS = ("npi", "provider_key", "location_key", "display_name", "provi
 FINDING_FIELDS = ("check_id", "severity", "factor_item", "record_id", "npi", "provider_name", "field",
                   "observed", "expected", "message")
 FINGERPRINT_FIELDS = ("check_id", "factor_item", "npi", "provider_name", "field", "observed")
+#: What a version's content hash covers. A finding version is its fingerprint and severity: the row
+#: number and the message (which can quote the record's age) change nightly without the finding changing,
+#: so they are kept as first seen.
+LOCATION_HASHED = ("key",) + SNAPSHOT_FIELDS
+FINDING_HASHED = ("fingerprint", "severity")
 CHANGE_COUNTS = ("rows_added", "rows_removed", "rows_changed", "providers_joined", "providers_left",
                  "locations_opened", "locations_closed", "accepting_on", "accepting_off", "last_updated_changed",
                  "findings_new", "findings_resolved")
@@ -131,7 +136,7 @@ locations = sa.Table(
     sa.Column("key", sa.Text, nullable=False),
     sa.Column("first_run", sa.Integer, nullable=False),
     sa.Column("last_run", sa.Integer),
-    sa.Column("content_hash", sa.String(16), nullable=False),
+    sa.Column("content_hash", sa.BigInteger, nullable=False),
     *[sa.Column(name, sa.Text) for name in SNAPSHOT_FIELDS],
     sa.Index("ix_locations_first_run", "first_run"),
     sa.Index("ix_locations_last_run", "last_run"),
@@ -142,7 +147,7 @@ findings = sa.Table(
     sa.Column("fingerprint", sa.String(40), nullable=False),
     sa.Column("first_run", sa.Integer, nullable=False),
     sa.Column("last_run", sa.Integer),
-    sa.Column("content_hash", sa.String(16), nullable=False),
+    sa.Column("content_hash", sa.BigInteger, nullable=False),
     *[sa.Column(name, sa.Text) for name in FINDING_FIELDS],
     sa.Index("ix_findings_first_run", "first_run"),
     sa.Index("ix_findings_last_run", "last_run"),
@@ -171,6 +176,18 @@ class HistoryError(DirectoryAuditError):
 
 # --- snapshots and comparisons (pure pandas, no database) ---------------------------------------------------
 
+def _frame(rows, columns) -> pd.DataFrame:
+    """Result rows as a frame, column by column (building it row object by row object is ~30x slower)."""
+    columns = list(columns)
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    return pd.DataFrame({c: np.asarray(v, dtype=object) for c, v in zip(columns, zip(*rows))})
+
+
+def _objects(series: pd.Series) -> np.ndarray:
+    return series.to_numpy(dtype=object)
+
+
 def _text_columns(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
     for name in names:
@@ -193,13 +210,16 @@ def hex_hashes(values: np.ndarray) -> np.ndarray:
     return np.array([f"{int(v):016x}" for v in values], dtype=object)
 
 
-def digest(hex_values) -> str:
+def signed(values: np.ndarray) -> np.ndarray:
+    """uint64 hashes as the int64 a BIGINT column holds (same bits)."""
+    return np.asarray(values, dtype=np.uint64).view(np.int64)
+
+
+def digest(hashes) -> str:
     """Order-free digest of a set of versions: the sum of their content hashes modulo 2**64."""
-    total = np.uint64(0)
-    if len(hex_values):
-        ints = np.array([int(h, 16) for h in hex_values], dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            total = ints.sum(dtype=np.uint64)
+    values = np.asarray(hashes, dtype=np.int64).view(np.uint64)
+    with np.errstate(over="ignore"):
+        total = values.sum(dtype=np.uint64) if len(values) else np.uint64(0)
     return f"{int(total):016x}"
 
 
@@ -216,7 +236,7 @@ def snapshot(table: pd.DataFrame) -> pd.DataFrame:
     snap = _text_columns(table, SNAPSHOT_FIELDS)
     who = snap["npi"].where(snap["npi"] != "", snap["provider_key"])
     snap.insert(0, "key", _occurrence_keys(who + "@" + snap["location_key"]).to_numpy())
-    snap["content_hash"] = hex_hashes(row_hashes(snap, ("key",) + SNAPSHOT_FIELDS))
+    snap["content_hash"] = signed(row_hashes(snap, LOCATION_HASHED))
     return snap.reset_index(drop=True)
 
 
@@ -226,7 +246,7 @@ def finding_versions(frame: pd.DataFrame) -> pd.DataFrame:
     out = _text_columns(frame, FINDING_FIELDS)
     fp = hex_hashes(row_hashes(out, FINGERPRINT_FIELDS)) if len(out) else np.zeros(0, dtype=object)
     out.insert(0, "fingerprint", _occurrence_keys(pd.Series(fp, index=out.index, dtype=object)).to_numpy())
-    out["content_hash"] = hex_hashes(row_hashes(out, ("fingerprint",) + FINDING_FIELDS))
+    out["content_hash"] = signed(row_hashes(out, FINDING_HASHED))
     return out.reset_index(drop=True)
 
 
@@ -234,16 +254,18 @@ def network_changes(before: pd.DataFrame, after: pd.DataFrame) -> dict[str, int]
     """What changed between two snapshots: rows added / removed / changed, providers joining and
     leaving (NPI or provider key), locations opening and closing (location key), accepting flags
     flipping on a provider-location listed in both, last-updated dates that moved."""
-    merged = before[["key", "content_hash", "accepting_status", "last_updated"]].merge(
-        after[["key", "content_hash", "accepting_status", "last_updated"]], on="key", how="outer",
-        suffixes=("_a", "_b"), indicator=True)
+    cols = ["key", "content_hash", "accepting_status", "last_updated"]
+    # hashes as Python ints: an outer join would turn int64 with gaps into float64 and lose bits
+    merged = before[cols].astype({"content_hash": object}).merge(
+        after[cols].astype({"content_hash": object}), on="key", how="outer", suffixes=("_a", "_b"), indicator=True)
     both = merged[merged["_merge"] == "both"]
 
     def who(s: pd.DataFrame) -> set:
-        return set(s["npi"].where(s["npi"] != "", s["provider_key"]))
+        npi, key = _objects(s["npi"]), _objects(s["provider_key"])
+        return set(np.where(npi != "", npi, key))
 
     def places(s: pd.DataFrame) -> set:
-        return set(s["location_key"]) - {""}
+        return set(_objects(s["location_key"])) - {""}
 
     a_acc, b_acc = both["accepting_status_a"], both["accepting_status_b"]
     return {
@@ -499,7 +521,7 @@ class Store:
         t = table
         q = sa.select(*[t.c[c] for c in columns]).where(
             t.c.first_run <= run_id, sa.or_(t.c.last_run.is_(None), t.c.last_run >= run_id))
-        return pd.DataFrame(conn.execute(q).all(), columns=list(columns))
+        return _frame(conn.execute(q).all(), columns=list(columns))
 
     def latest_run(self, conn) -> dict[str, Any] | None:
         row = conn.execute(sa.select(runs.c.id, runs.c.as_of, runs.c.manifest_sha256)
@@ -510,7 +532,7 @@ class Store:
         q = (sa.select(runs.c.id.label("run_id"), runs.c.as_of,
                        *[run_changes.c[k] for k in CHANGE_COUNTS], run_changes.c.newest_last_updated)
              .select_from(runs.outerjoin(run_changes, run_changes.c.run_id == runs.c.id)).order_by(runs.c.id))
-        frame = pd.DataFrame(conn.execute(q).all(), columns=["run_id", "as_of", *CHANGE_COUNTS, "newest_last_updated"])
+        frame = _frame(conn.execute(q).all(), columns=["run_id", "as_of", *CHANGE_COUNTS, "newest_last_updated"])
         for k in CHANGE_COUNTS:
             frame[k] = frame[k].fillna(0).astype(int)
         return frame
@@ -519,7 +541,7 @@ class Store:
         with self.engine.connect() as conn:
             latest = self.latest_run(conn)
             cols = ("key", "content_hash") + SNAPSHOT_FIELDS
-            prev = (pd.DataFrame(conn.execute(sa.select(*[locations.c[c] for c in cols])
+            prev = (_frame(conn.execute(sa.select(*[locations.c[c] for c in cols])
                                               .where(locations.c.last_run.is_(None))).all(), columns=list(cols))
                     if latest else pd.DataFrame(columns=list(cols)))
             tl = self.timeline(conn)
@@ -624,13 +646,15 @@ class Store:
         """Close the current versions that are gone or changed (last_run = the previous run) and open
         the new ones (first_run = this run). Returns the keys opened and closed."""
         if prev_id is not None:
-            cur = pd.DataFrame(conn.execute(sa.select(table.c.id, table.c[key], table.c.content_hash)
+            cur = _frame(conn.execute(sa.select(table.c.id, table.c[key], table.c.content_hash)
                                             .where(table.c.last_run.is_(None))).all(), columns=["id", key, "content_hash"])
         else:
             cur = pd.DataFrame(columns=["id", key, "content_hash"])
-        kept = cur.merge(new[[key, "content_hash"]], on=[key, "content_hash"], how="inner")[key]
-        close = cur[~cur[key].isin(kept)]
-        opened = new[~new[key].isin(kept)]
+        # a content hash covers the key too, so equal hashes are the same version: compare integers
+        cur_hash = cur["content_hash"].to_numpy(dtype=np.int64)
+        new_hash = new["content_hash"].to_numpy(dtype=np.int64)
+        close = cur[~np.isin(cur_hash, new_hash)]
+        opened = new[~np.isin(new_hash, cur_hash)]
         ids = [int(i) for i in close["id"]]
         for start in range(0, len(ids), 500):
             conn.execute(sa.update(table).where(table.c.id.in_(ids[start:start + 500])).values(last_run=prev_id))
@@ -651,10 +675,10 @@ class Store:
         ids = [r for (r,) in conn.execute(sa.select(runs.c.id).where(runs.c.id <= run_id)
                                           .order_by(runs.c.id.desc()).limit(trend_runs)).all()][::-1]
         meta = {r.id: r.as_of for r in conn.execute(sa.select(runs.c.id, runs.c.as_of).where(runs.c.id.in_(ids)))}
-        items = pd.DataFrame(conn.execute(sa.select(run_items).where(run_items.c.run_id.in_(ids))).all(),
+        items = _frame(conn.execute(sa.select(run_items).where(run_items.c.run_id.in_(ids))).all(),
                              columns=["run_id", "factor_item", "errors", "warnings", "info"])
         wanted = [(m, n) for _, m, n, _ in KEY_METRICS]
-        mets = pd.DataFrame(conn.execute(sa.select(run_metrics.c.run_id, run_metrics.c.metric, run_metrics.c.name,
+        mets = _frame(conn.execute(sa.select(run_metrics.c.run_id, run_metrics.c.metric, run_metrics.c.name,
                                                    run_metrics.c.value)
                                          .where(run_metrics.c.run_id.in_(ids),
                                                 run_metrics.c.metric.in_([m for m, _ in wanted]))).all(),
@@ -783,14 +807,13 @@ class Store:
                                           runs.c.snapshot_digest, runs.c.findings_digest).order_by(runs.c.id)).all()
             expected_prev = self._meta(conn, "pruned_manifest_sha256")
             by_run = {}
-            for spec in ((locations, "key", ("key",) + SNAPSHOT_FIELDS, "provider_locations"),
-                         (findings, "fingerprint", ("fingerprint",) + FINDING_FIELDS, "findings")):
-                table, key, fields, label = spec
+            for spec in ((locations, LOCATION_HASHED, "provider_locations"), (findings, FINDING_HASHED, "findings")):
+                table, fields, label = spec
                 cols = ("first_run", "last_run", "content_hash") + fields
-                frame = pd.DataFrame(conn.execute(sa.select(*[table.c[c] for c in cols])).all(), columns=list(cols))
+                frame = _frame(conn.execute(sa.select(*[table.c[c] for c in cols])).all(), columns=list(cols))
                 text = _text_columns(frame, fields)
-                recomputed = hex_hashes(row_hashes(text, fields))
-                bad = frame["content_hash"].to_numpy() != recomputed
+                recomputed = signed(row_hashes(text, fields))
+                bad = frame["content_hash"].to_numpy(dtype=np.int64) != recomputed
                 if bad.any():
                     problems.append(f"{label}: {int(bad.sum())} stored version(s) do not match their content hash "
                                     f"(first: {frame.loc[bad, fields[0]].iloc[0]!r}, run {frame.loc[bad, 'first_run'].iloc[0]})")
@@ -830,8 +853,8 @@ class Store:
         closed just before it. One pass over the versions, not one state query per run."""
         if not run_ids:
             return {}
-        ints = np.array([int(h, 16) for h in frame["content_hash"]], dtype=np.uint64)
-        first = frame["first_run"].to_numpy()
+        ints = frame["content_hash"].to_numpy(dtype=np.int64).view(np.uint64)
+        first = frame["first_run"].to_numpy(dtype=np.int64)
         last = frame["last_run"].astype("float64").fillna(np.inf).to_numpy()
         out = {}
         with np.errstate(over="ignore"):

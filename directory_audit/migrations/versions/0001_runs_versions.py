@@ -64,7 +64,7 @@ def upgrade() -> None:
         sa.Column("key", sa.Text, nullable=False),
         sa.Column("first_run", sa.Integer, nullable=False),
         sa.Column("last_run", sa.Integer),
-        sa.Column("content_hash", sa.String(16), nullable=False),
+        sa.Column("content_hash", sa.BigInteger, nullable=False),
         *[sa.Column(name, sa.Text) for name in SNAPSHOT_FIELDS],
     )
     op.create_index("ix_locations_first_run", "locations", ["first_run"])
@@ -75,7 +75,7 @@ def upgrade() -> None:
         sa.Column("fingerprint", sa.String(40), nullable=False),
         sa.Column("first_run", sa.Integer, nullable=False),
         sa.Column("last_run", sa.Integer),
-        sa.Column("content_hash", sa.String(16), nullable=False),
+        sa.Column("content_hash", sa.BigInteger, nullable=False),
         *[sa.Column(name, sa.Text) for name in FINDING_FIELDS],
     )
     op.create_index("ix_findings_first_run", "findings", ["first_run"])
