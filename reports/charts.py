@@ -147,6 +147,7 @@ def trend(chart_id: str, title: str, x_labels: Sequence[str], series: Sequence[t
         if i % every == 0 or i == n - 1:
             x = left + i * step
             out.append(f'<text x="{x:.1f}" y="{base + 16}" text-anchor="middle" fill="#444">{escape(str(label))}</text>')
+    ends: list[tuple[float, int, str]] = []      # (y, series, text): end labels, spread apart below
     for k, (name, vs) in enumerate(series):
         colour, dash = TREND_COLOURS[k % len(TREND_COLOURS)], TREND_DASHES[k % len(TREND_DASHES)]
         points = [(left + i * step, base - (v / vmax) * plot_h, v) for i, v in enumerate(vs) if v is not None]
@@ -159,7 +160,12 @@ def trend(chart_id: str, title: str, x_labels: Sequence[str], series: Sequence[t
         for x, y, v in points:
             out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"><title>{escape(name)}: {fmt(v)}</title></circle>')
         lx, ly, lv = points[-1]
-        out.append(f'<text x="{left + plot_w + 8}" y="{ly + 4 + (k % 3 - 1) * 0.0:.1f}" fill="{colour}">'
-                   f'{escape(_clip(name, 26))}: {fmt(lv)}</text>')
+        ends.append((ly, k, f"{_clip(name, 32)}: {fmt(lv)}"))
+    last_y = -1e9
+    for y, k, text in sorted(ends):
+        y = max(y + 4, last_y + 13)           # lines ending together get their names one under another
+        last_y = y
+        out.append(f'<text x="{left + plot_w + 8}" y="{y:.1f}" fill="{TREND_COLOURS[k % len(TREND_COLOURS)]}">'
+                   f'{escape(text)}</text>')
     out.append("</svg>")
     return "\n".join(out)
