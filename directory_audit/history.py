@@ -138,8 +138,9 @@ locations = sa.Table(
     sa.Column("last_run", sa.Integer),
     sa.Column("content_hash", sa.BigInteger, nullable=False),
     *[sa.Column(name, sa.Text) for name in SNAPSHOT_FIELDS],
-    sa.Index("ix_locations_first_run", "first_run"),
-    sa.Index("ix_locations_last_run", "last_run"),
+    # (first, last) and (last, first): a diff's range conditions are answered inside the index
+    sa.Index("ix_locations_first_last", "first_run", "last_run"),
+    sa.Index("ix_locations_last_first", "last_run", "first_run"),
 )
 findings = sa.Table(
     "findings", metadata,
@@ -149,8 +150,9 @@ findings = sa.Table(
     sa.Column("last_run", sa.Integer),
     sa.Column("content_hash", sa.BigInteger, nullable=False),
     *[sa.Column(name, sa.Text) for name in FINDING_FIELDS],
-    sa.Index("ix_findings_first_run", "first_run"),
-    sa.Index("ix_findings_last_run", "last_run"),
+    # (first, last) and (last, first): a diff's range conditions are answered inside the index
+    sa.Index("ix_findings_first_last", "first_run", "last_run"),
+    sa.Index("ix_findings_last_first", "last_run", "first_run"),
 )
 store_meta = sa.Table(
     "store_meta", metadata,
@@ -763,8 +765,8 @@ class Store:
         gone = conn.execute(sa.select(*sel).where(t.c.last_run >= lo, t.c.last_run < hi, t.c.first_run <= lo)).all()
         came = conn.execute(sa.select(*sel).where(t.c.first_run > lo, t.c.first_run <= hi,
                                                   sa.or_(t.c.last_run.is_(None), t.c.last_run >= hi))).all()
-        a = pd.DataFrame(gone, columns=list(columns)).fillna("")
-        b = pd.DataFrame(came, columns=list(columns)).fillna("")
+        a = _frame(gone, columns).fillna("")
+        b = _frame(came, columns).fillna("")
         if lo == hi:
             return a.iloc[0:0], b.iloc[0:0]
         # a version closed and an equal one reopened later (a change undone) is no difference

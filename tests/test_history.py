@@ -302,3 +302,14 @@ def test_a_second_run_exits_75_and_a_killed_run_leaves_nothing(tmp_path, store_u
     # the store is usable and the lock free: the next night runs
     n = night(v["paths"]["changed"], "2026-10-03", store_url, tmp_path / "o4")
     assert n.saved.history["changes"]["counts"]["added"] == 2
+
+
+def test_the_migrations_build_the_schema_the_code_uses(store_url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from directory_audit.history import metadata
+    store = open_store(store_url)
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    store.engine.dispose()

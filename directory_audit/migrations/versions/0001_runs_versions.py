@@ -67,8 +67,8 @@ def upgrade() -> None:
         sa.Column("content_hash", sa.BigInteger, nullable=False),
         *[sa.Column(name, sa.Text) for name in SNAPSHOT_FIELDS],
     )
-    op.create_index("ix_locations_first_run", "locations", ["first_run"])
-    op.create_index("ix_locations_last_run", "locations", ["last_run"])
+    op.create_index("ix_locations_first_last", "locations", ["first_run", "last_run"])
+    op.create_index("ix_locations_last_first", "locations", ["last_run", "first_run"])
     op.create_table(
         "findings",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -78,8 +78,8 @@ def upgrade() -> None:
         sa.Column("content_hash", sa.BigInteger, nullable=False),
         *[sa.Column(name, sa.Text) for name in FINDING_FIELDS],
     )
-    op.create_index("ix_findings_first_run", "findings", ["first_run"])
-    op.create_index("ix_findings_last_run", "findings", ["last_run"])
+    op.create_index("ix_findings_first_last", "findings", ["first_run", "last_run"])
+    op.create_index("ix_findings_last_first", "findings", ["last_run", "first_run"])
     op.create_table(
         "store_meta",
         sa.Column("key", sa.String(80), primary_key=True),
