@@ -183,7 +183,8 @@ def _frame(rows, columns) -> pd.DataFrame:
     columns = list(columns)
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    return pd.DataFrame({c: np.asarray(v, dtype=object) for c, v in zip(columns, zip(*rows))})
+    # object, not inferred Arrow strings: the comparisons below (isin, merge) hash Python objects in C
+    return pd.DataFrame({c: pd.Series(np.asarray(v, dtype=object), dtype=object) for c, v in zip(columns, zip(*rows))})
 
 
 def _objects(series: pd.Series) -> np.ndarray:
