@@ -29,25 +29,32 @@ def measured_frequency_contradicts(rows: pd.DataFrame, context: AuditContext, as
     provider-location was added, removed or changed and no last-updated date moved. When that period
     is longer than the narrative's stated update interval allows (twice the interval, and the interval
     plus 14 days, the same tolerance as the record-age comparison), the evidence contradicts the
-    disclosed frequency. Silent when the narrative states no readable frequency."""
+    disclosed frequency: the narrative's (T1.ii update_frequency) and, for a website audit, the one its
+    disclosure page states; one finding per contradicted claim. Silent when neither states a
+    readable frequency."""
     evidence = context.reference["history"]
-    days = frequency_days(evidence.stated_frequency) if evidence.stated_frequency else None
-    if days is None:
-        return _none()
+    site = ((context.load_metadata or {}).get("site") or {}).get("disclosure") or {}
+    claims = [("the narrative", evidence.stated_frequency), ("the website's disclosure page", site.get("update_frequency"))]
     m = measured_frequency(evidence, rows, pd.Timestamp(as_of).date())
-    limit = max(2 * days, days + 14)
-    if m["longest_quiet_days"] <= limit:
-        return _none()
-    return pd.DataFrame([{
-        "record_id": f"history:{m['longest_quiet_from']}..{m['longest_quiet_to']}",
-        "npi": "", "provider_name": "", "field": "update_frequency",
-        "observed": (f"no provider-location was added, removed or changed and no last-updated date moved for "
-                     f"{m['longest_quiet_days']} days ({m['longest_quiet_from']} to {m['longest_quiet_to']}, "
-                     f"{m['runs_observed']} runs observed)"),
-        "expected": (f"the narrative says the directory is updated {evidence.stated_frequency!r} (every {days} "
-                     f"days; more than {limit} days without an update contradicts it)"),
-        "detail": "",
-    }])
+    out = []
+    for who, stated in claims:
+        days = frequency_days(str(stated)) if stated else None
+        if days is None:
+            continue
+        limit = max(2 * days, days + 14)
+        if m["longest_quiet_days"] <= limit:
+            continue
+        out.append({
+            "record_id": f"history:{m['longest_quiet_from']}..{m['longest_quiet_to']}",
+            "npi": "", "provider_name": "", "field": "update_frequency",
+            "observed": (f"no provider-location was added, removed or changed and no last-updated date moved for "
+                         f"{m['longest_quiet_days']} days ({m['longest_quiet_from']} to {m['longest_quiet_to']}, "
+                         f"{m['runs_observed']} runs observed)"),
+            "expected": (f"{who} says the directory is updated {stated!r} (every {days} days; more than {limit} "
+                         f"days without an update contradicts it)"),
+            "detail": "",
+        })
+    return pd.DataFrame(out, columns=list(VIOLATION_COLUMNS)) if out else _none()
 
 
 @metric(id="update.measured_frequency", factor="T1.ii", title="Measured update frequency (history store)",

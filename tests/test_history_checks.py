@@ -79,3 +79,35 @@ def test_the_trend_chart_names_each_series_in_text():
     assert "T1.i: 1 3, 2 5, 3 n/a" in svg        # the description reads every value out, gaps included
     shares = charts.trend("m", "Shares", ["1", "2"], [("accepting", [0.5, 0.75])], percent=True)
     assert "accepting: 75.0%" in shares
+
+
+def _quiet_store(stated: str) -> tuple:
+    table = table_of({"last_updated": "2026-09-01"})
+    timeline = pd.DataFrame({"run_id": [1], "as_of": ["2026-09-01"], "rows_added": [0], "rows_removed": 0,
+                             "rows_changed": 0, "providers_joined": 0, "providers_left": 0, "locations_opened": 0,
+                             "locations_closed": 0, "accepting_on": 0, "accepting_off": 0, "last_updated_changed": 0,
+                             "findings_new": 0, "findings_resolved": 0, "newest_last_updated": "2026-09-01"})
+    ev = HistoryEvidence(store="s", previous=snapshot(table), previous_run={"id": 1, "as_of": "2026-09-01"},
+                         timeline=timeline, stated_frequency=stated)
+    return table, ev
+
+
+def run_measured(table, ev, settings, metadata=None):
+    specs = select(load_catalogue(), ("update.measured_frequency",))
+    ctx = AuditContext(settings=settings, reference={"history": ev}, load_metadata=metadata or {})
+    return run_checks(table, specs, [], settings, ctx).findings
+
+
+def test_a_website_disclosure_is_compared_too(settings):
+    # 61 quiet days (2026-09-01 .. 2026-11-01): contradicts the site's "updated daily", not a narrative "quarterly"
+    table, ev = _quiet_store("quarterly")
+    site = {"site": {"disclosure": {"update_frequency": "Directory updated daily"}}}
+    f = run_measured(table, ev, settings, site)
+    assert flatten(f, ["check_id", "record_id"]) == [("update.measured_frequency", "history:2026-09-01..2026-11-01")]
+    assert "the website's disclosure page says the directory is updated 'Directory updated daily'" in f["message"].iloc[0]
+    assert run_measured(table, ev, settings).empty                 # quarterly (92 days) allows 184 days
+
+
+def test_no_stated_frequency_no_finding(settings):
+    table, ev = _quiet_store("")
+    assert run_measured(table, ev, settings).empty
