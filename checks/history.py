@@ -134,6 +134,6 @@ def provider_left(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame:
     run = int(evidence.previous_run["id"])
     return pd.DataFrame({
         "record_id": [f"run {run}:{w}" for w in g.index], "npi": g["npi"].to_numpy(),
-        "provider_name": g["provider_name"].to_numpy(), "field": "npi", "observed": g["observed"].to_numpy(),
+        "provider_name": g["provider_name"].to_numpy(), "field": "address_line1", "observed": g["observed"].to_numpy(),
         "expected": "enrollees told of the change (see the T2.iii narrative)", "detail": "",
     })
