@@ -8,6 +8,8 @@ any ``[policies]`` entry of the settings file, or ``max_age_days``. Ages are who
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
@@ -93,3 +95,31 @@ def age_histogram(rows: pd.DataFrame, as_of: pd.Timestamp) -> dict:
     counts = [int(((age >= lo) & (age <= hi)).sum()) if hi is not None else int((age >= lo).sum())
               for _, lo, hi in AGE_BINS]
     return {"labels": [label for label, _, _ in AGE_BINS], "counts": counts}
+
+
+@check(id="update.generation_stamp", factor="T1.ii", severity="warning",
+       title="One last-updated date stamped on (nearly) every record",
+       message="{expected}")
+def generation_stamp(rows: pd.DataFrame, min_records: int = 20, min_share: float = 0.98) -> pd.DataFrame:
+    """Many files stamp the date they were generated as every record's last-updated date. When (nearly)
+    all dated records share one date, that date says when the file was written, not when anyone
+    verified a record: it is no evidence of verification, and record-age figures built on it
+    mean nothing. One finding for the directory, quoting the first record with the shared date;
+    silent below ``min_records`` dated records or when the commonest date covers less than
+    ``min_share`` of them."""
+    dates = rows["last_updated"]
+    dated = int(dates.notna().sum())
+    if dated < min_records:
+        return violations(rows.iloc[0:0], None, field="last_updated", expected="")
+    counts = dates.value_counts()
+    top, n = counts.index[0], int(counts.iloc[0])
+    if n / dated < min_share:
+        return violations(rows.iloc[0:0], None, field="last_updated", expected="")
+    first = (dates == top).to_numpy().nonzero()[0][:1]
+    mask = pd.Series(False, index=rows.index)
+    mask.iloc[first] = True
+    day = pd.Timestamp(top).date().isoformat()
+    text = (f"{n:,} of {dated:,} dated records ({n / dated:.1%}) share the last-updated date {day}: a generation "
+            f"stamp, so the date is no evidence that any record was verified")
+    return violations(rows, mask, field="last_updated", expected=text,
+                      detail=pd.Series(json.dumps({"date": day, "records": n, "dated_records": dated}), index=rows.index))

@@ -51,8 +51,10 @@ def load_reference(settings: Settings, npis: pd.Series | None = None) -> dict[st
     return reference
 
 
-def audit(source: str, settings: Settings, format: str = "auto", progress: Progress | None = None) -> AuditResult:
-    """Audit one directory source and return its canonical table, findings and summary."""
+def audit(source: str, settings: Settings, format: str = "auto", progress: Progress | None = None,
+          history: Any = None) -> AuditResult:
+    """Audit one directory source and return its canonical table, findings and summary. ``history``:
+    the store's past (``history.HistoryEvidence``) for the checks that compare runs, when there is one."""
     progress = progress or Progress(enabled=False)
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
@@ -77,6 +79,8 @@ def audit(source: str, settings: Settings, format: str = "auto", progress: Progr
     context = AuditContext(settings=settings, reference=load_reference(settings, table["npi"]),
                            load_problems=loaded.problems, load_metadata=loaded.metadata,
                            load_sources=list(loaded.sources))
+    if history is not None:
+        context.reference["history"] = history
     stages["reference"] = time.perf_counter() - t
     specs = select(catalogue, settings.selected_checks, settings.disabled_checks)
     metrics = [m for m in METRICS.values()

@@ -70,8 +70,15 @@ def main() -> None:
 @click.option("--refresh", is_flag=True, default=None, help="Fetch again, ignoring cached responses.")
 @click.option("--max-pages", type=click.IntRange(min=1), help="Stop a crawl after this many pages.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary line.")
+@click.option("--history", "history_url", metavar="URL",
+              help="History store to remember this run in: a SQLite file path or a SQLAlchemy URL "
+                   "(postgresql+psycopg://user@host/db). Enables diffs, trends and measured update frequency.")
+@click.option("--keep", type=click.IntRange(min=1), help="With --history: keep only the newest N runs.")
+@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Append a log of the run (start, lock, commit, errors) to this file; for cron.")
 def audit(source, out_dir, fmt, mapping, config, as_of, policy, fail_on, selected, disabled, encoding, sheet,
-          nppes, leie, narrative, max_download_mb, site_profile, http_cache, refresh, max_pages, quiet):
+          nppes, leie, narrative, max_download_mb, site_profile, http_cache, refresh, max_pages, quiet,
+          history_url, keep, log_file):
     """Audit SOURCE (CSV/Excel export, QHP index.json or providers.json, a FHIR Plan-Net file, folder or
     API base URL, or with --profile a directory website) and write the outputs to --out."""
     from .audit import audit as run_audit
@@ -91,9 +98,14 @@ def audit(source, out_dir, fmt, mapping, config, as_of, policy, fail_on, selecte
     if settings.narrative_file is not None:
         from .narrative import load_narrative
         load_narrative(settings.narrative_file)   # a bad narrative file fails before the audit runs (exit 2)
-    with Progress(quiet=quiet) as progress:
-        result = run_audit(source, settings, format=fmt, progress=progress)
-        written = write_outputs(result, out_dir, settings)
+    if history_url:
+        written, result = _audit_with_history(source, settings, out_dir, fmt, history_url, keep, log_file, quiet)
+    elif keep or log_file:
+        raise click.UsageError("--keep and --log-file go with --history URL.")
+    else:
+        with Progress(quiet=quiet) as progress:
+            result = run_audit(source, settings, format=fmt, progress=progress)
+            written = write_outputs(result, out_dir, settings)
     code = result.exit_code(settings.fail_on)
     if not quiet:
         s = result.summary
@@ -140,3 +152,116 @@ def init_narrative(file, fmt, force):
     atomic_write(file, lambda fh: fh.write(text))
     click.echo(f"Wrote the narrative template ({fmt}) to {file}. Fill in the answers, then run "
                f"`directory-audit audit SOURCE --out DIR --narrative {file}`.", err=True)
+
+
+# --- history (directory_audit.history, directory_audit.nightly) ------------------------------------------
+
+EXIT_LOCKED = 75      # EX_TEMPFAIL: another run holds the history store; cron tries again next time
+
+
+def _audit_with_history(source, settings, out_dir, fmt, history_url, keep, log_file, quiet):
+    from .history import StoreLocked
+    from .nightly import run
+    from .progress import Progress
+    try:
+        with Progress(quiet=quiet) as progress:
+            done = run(source, settings, out_dir, history_url, fmt=fmt, progress=progress, keep=keep,
+                       log_file=log_file)
+    except StoreLocked as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_LOCKED)
+    if not quiet:
+        h = done.result.summary.get("history") or {}
+        c = (h.get("changes") or {}).get("counts")
+        since = (f"; since the last run: {c['added']} added, {c['removed']} removed, {c['changed']} changed, "
+                 f"{c['findings_new']} new and {c['findings_resolved']} resolved findings") if c else "; first run in the store"
+        click.echo(f"Stored as run {done.saved.run_id} in {done.store.name}{since}.", err=True)
+    return done.written, done.result
+
+
+def _existing_store(history_url: str):
+    from .history import Store, open_store
+    probe = Store(history_url)
+    if probe.path is not None and not probe.path.exists():
+        raise click.BadParameter(f"no history store at {probe.path}.", param_hint="--history")
+    return open_store(history_url)
+
+
+_history_option = click.option("--history", "history_url", required=True, metavar="URL",
+                               help="History store: a SQLite file path or a SQLAlchemy URL.")
+
+
+@main.command("history")
+@_history_option
+@click.option("--format", "fmt", default="table", type=click.Choice(["table", "json"]), show_default=True)
+def history_cmd(history_url, fmt):
+    """List the runs in a history store: id, dates, source, rows, findings, changes since the run before."""
+    store = _existing_store(history_url)
+    rows = store.runs()
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+    table = Table(title=f"{len(rows)} run(s) in {store.name}")
+    for col in ("run", "started", "as of", "rows", "errors", "warnings", "info", "+rows", "-rows", "changed",
+                "joined", "left", "manifest"):
+        table.add_column(col, justify="right" if col not in ("started", "as of", "manifest") else "left")
+    for r in rows:
+        table.add_row(str(r["id"]), r["started_at"], r["as_of"], f"{r['rows_audited']:,}", str(r["errors"]),
+                      str(r["warnings"]), str(r["info"]), str(r["rows_added"] or 0), str(r["rows_removed"] or 0),
+                      str(r["rows_changed"] or 0), str(r["providers_joined"] or 0), str(r["providers_left"] or 0),
+                      r["manifest_sha256"][:12])
+    Console(width=180).print(table)
+
+
+@main.command("diff")
+@_history_option
+@click.argument("run_a", type=int, required=False)
+@click.argument("run_b", type=int, required=False)
+@click.option("--format", "fmt", default="table", type=click.Choice(["table", "json"]), show_default=True)
+@click.option("--limit", type=click.IntRange(min=0), default=None,
+              help="At most N rows per list (default: all for json, 20 for the table).")
+def diff_cmd(history_url, run_a, run_b, fmt, limit):
+    """What changed between two runs (default: the last two): provider-locations added, removed and
+    changed (fields, old and new values) and findings new and resolved."""
+    store = _existing_store(history_url)
+    d = store.diff(run_a, run_b, limit=limit if limit is not None or fmt == "json" else 20)
+    if fmt == "json":
+        click.echo(json.dumps(d, indent=2, default=str))
+        return
+    c = d["counts"]
+    click.echo(f"run {d['run_a']['id']} ({d['run_a']['as_of']}) -> run {d['run_b']['id']} ({d['run_b']['as_of']}): "
+               f"{c['added']} added, {c['removed']} removed, {c['changed']} changed provider-locations; "
+               f"{c['findings_new']} new, {c['findings_resolved']} resolved findings")
+    for label, rows in (("added", d["added"]), ("removed", d["removed"])):
+        for r in rows:
+            click.echo(f"  {label:8} {r['key']}  {r['display_name']}, {r['address_line1']}, {r['city']} {r['zip']}")
+    for r in d["changed"]:
+        fields = "; ".join(f"{f}: {v['old']!r} -> {v['new']!r}" for f, v in r["fields"].items())
+        click.echo(f"  changed  {r['key']}  {r['display_name']}: {fields}")
+    for label, rows in (("new", d["findings"]["new"]), ("resolved", d["findings"]["resolved"])):
+        for f in rows:
+            click.echo(f"  {label:8} {f['check_id']} {f['npi'] or ''} {f['provider_name']} {f['field']}={f['observed']!r}")
+
+
+@main.command("verify-history")
+@_history_option
+@click.option("--manifest", "manifests", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Also check a run folder's manifest.json against the store (repeatable).")
+@click.option("--format", "fmt", default="table", type=click.Choice(["table", "json"]), show_default=True)
+def verify_history_cmd(history_url, manifests, fmt):
+    """Check the store's chain of manifests and the stored rows against them. Exit 0 when intact,
+    1 when anything was altered (each problem is listed)."""
+    store = _existing_store(history_url)
+    report = store.verify(list(manifests))
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2))
+    elif report["ok"]:
+        click.echo(f"{store.name}: {report['runs_checked']} run(s), chain intact "
+                   f"(head manifest {report['head_manifest_sha256']}).")
+    else:
+        click.echo(f"{store.name}: {len(report['problems'])} problem(s) in {report['runs_checked']} run(s):", err=True)
+        for p in report["problems"]:
+            click.echo(f"  {p}", err=True)
+    sys.exit(EXIT_OK if report["ok"] else EXIT_FINDINGS)

@@ -55,6 +55,7 @@ class MetricSpec:
     factor: str
     description: str
     func: Callable[..., Any]
+    requires: tuple[str, ...] = ()   # context keys that must be present, e.g. "history"; else not computed
 
 
 CHECKS: dict[str, CheckSpec] = {}
@@ -86,11 +87,12 @@ def check(*, id: str, factor: str, severity: Severity | str, message: str, title
     return register
 
 
-def metric(*, id: str, factor: str, title: str) -> Callable:
+def metric(*, id: str, factor: str, title: str, requires: tuple[str, ...] = ()) -> Callable:
     """Register a metric: a function of the canonical table returning JSON-ready numbers."""
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
         doc = _validate_common(id, factor, func, METRICS)
-        METRICS[id] = MetricSpec(id=id, title=title, factor=factor, description=doc, func=func)
+        METRICS[id] = MetricSpec(id=id, title=title, factor=factor, description=doc, func=func,
+                                 requires=tuple(requires))
         return func
     return register
 

@@ -114,3 +114,58 @@ def stacked_hbar(chart_id: str, title: str, rows: Sequence[tuple[str, dict[str, 
         out.append(f'<text x="{label_width + plot + 6}" y="{y + 15}" fill="#111">{escape(text)}</text>')
     out.append("</svg>")
     return "\n".join(out)
+
+
+TREND_COLOURS = ("#1d4ed8", "#b91c1c", "#047857", "#b45309", "#7c3aed", "#0e7490", "#be185d", "#4b5563")
+TREND_DASHES = ("", "6 3", "2 3", "8 3 2 3", "", "6 3", "2 3", "8 3 2 3")
+
+
+def trend(chart_id: str, title: str, x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *,
+          percent: bool = False, width: int = 760, height: int = 260) -> str:
+    """Lines over runs (x: run labels in order), one per (name, values) series; None leaves a gap.
+    Each line ends in its name and last value as text, and lines differ by dash as well as colour,
+    so the series are told apart without colour."""
+    left, right, top, bottom = 52, 230, 16, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [v for _, vs in series for v in vs if v is not None]
+    vmax = (1.0 if percent else max(values, default=0)) or 1
+    n = max(len(x_labels), 1)
+    step = plot_w / max(n - 1, 1)
+
+    def fmt(v: float) -> str:
+        return f"{v * 100:.1f}%" if percent else f"{v:,.0f}"
+    desc = "; ".join(f"{name}: " + ", ".join(f"{x} {fmt(v) if v is not None else 'n/a'}" for x, v in zip(x_labels, vs))
+                     for name, vs in series) or "no data"
+    out = _open(chart_id, width, height, title, desc)
+    base = top + plot_h
+    for frac in (0.0, 0.5, 1.0):
+        y = base - frac * plot_h
+        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#e5e7eb"/>')
+        out.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{fmt(vmax * frac)}</text>')
+    every = max(1, n // 8)
+    for i, label in enumerate(x_labels):
+        if i % every == 0 or i == n - 1:
+            x = left + i * step
+            out.append(f'<text x="{x:.1f}" y="{base + 16}" text-anchor="middle" fill="#444">{escape(str(label))}</text>')
+    ends: list[tuple[float, int, str]] = []      # (y, series, text): end labels, spread apart below
+    for k, (name, vs) in enumerate(series):
+        colour, dash = TREND_COLOURS[k % len(TREND_COLOURS)], TREND_DASHES[k % len(TREND_DASHES)]
+        points = [(left + i * step, base - (v / vmax) * plot_h, v) for i, v in enumerate(vs) if v is not None]
+        if not points:
+            continue
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in points)
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"{dash_attr}>'
+                   f'<title>{escape(name)}</title></polyline>')
+        for x, y, v in points:
+            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"><title>{escape(name)}: {fmt(v)}</title></circle>')
+        lx, ly, lv = points[-1]
+        ends.append((ly, k, f"{_clip(name, 32)}: {fmt(lv)}"))
+    last_y = -1e9
+    for y, k, text in sorted(ends):
+        y = max(y + 4, last_y + 13)           # lines ending together get their names one under another
+        last_y = y
+        out.append(f'<text x="{left + plot_w + 8}" y="{y:.1f}" fill="{TREND_COLOURS[k % len(TREND_COLOURS)]}">'
+                   f'{escape(text)}</text>')
+    out.append("</svg>")
+    return "\n".join(out)

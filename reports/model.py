@@ -155,8 +155,29 @@ def build(findings: pd.DataFrame, summary: dict[str, Any], narrative: Narrative 
         },
         "narrative": {"file": str(narrative.path) if narrative.path else None, "insurer": narrative.insurer,
                       "items": answer_summary(narrative)},
+        "history": history_view(summary.get("history")),
         "problems": {"checks_crashed": crashed, "checks_skipped": skipped,
                      "metric_errors": summary.get("metric_errors", {})},
+    }
+
+
+def history_view(history: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The history part of the report (``--history``): changes since the last run and the trend over
+    the stored runs, as the history store handed them over in ``summary['history']``; None without one."""
+    if not history:
+        return None
+    trend = history.get("trend") or {}
+    labels = [f"{r['run_id']}" for r in trend.get("runs", [])]
+    dates = [r["as_of"] for r in trend.get("runs", [])]
+    findings = trend.get("findings") or {}
+    errors_warnings = [(item, [None if e is None else e + (w or 0) for e, w in zip(v["errors"], v["warnings"])])
+                       for item, v in findings.items() if FACTOR_ITEMS.get(item) and FACTOR_ITEMS[item].data_evidence]
+    return {
+        "store": history.get("store"), "run_id": history.get("run_id"),
+        "manifest_sha256": history.get("manifest_sha256"),
+        "changes": history.get("changes"),
+        "trend": {"labels": labels, "dates": dates, "findings": errors_warnings,
+                  "metrics": [(m["label"], m["values"]) for m in trend.get("metrics", [])]},
     }
 
 

@@ -5,6 +5,7 @@ of any kind, so it opens offline and can be e-mailed as one attachment.
 """
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,9 @@ def chart_svg(spec: dict[str, Any] | None, chart_id: str, title: str = "") -> Ma
     elif spec.get("kind") == "hbar":
         svg = charts.hbar(chart_id, spec.get("title") or title, [tuple(r) for r in spec["rows"]],
                           max_value=spec.get("max_value"))
+    elif spec.get("kind") == "trend":
+        svg = charts.trend(chart_id, spec.get("title") or title, spec["labels"], spec["series"],
+                           percent=spec.get("percent", False))
     elif spec.get("kind") == "stacked":
         svg = charts.stacked_hbar(chart_id, spec.get("title") or title, spec["rows"])
     else:
@@ -61,6 +65,7 @@ def chart_svg(spec: dict[str, Any] | None, chart_id: str, title: str = "") -> Ma
     return Markup(svg)
 
 
+@functools.lru_cache(maxsize=None)   # one Environment per process: templates compile once, not every run
 def _env(autoescape: bool) -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined,
                       autoescape=autoescape,

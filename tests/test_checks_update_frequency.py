@@ -81,4 +81,5 @@ def test_checks_are_listed_with_their_factor_item():
     cat = load_catalogue()
     assert {k: (cat[k].factor, cat[k].severity.value) for k in cat if k.startswith("update.")} == {
         "update.last_updated_missing": ("T1.ii", "error"), "update.last_updated_unparseable": ("T1.ii", "error"),
-        "update.last_updated_future": ("T1.ii", "error"), "update.stale": ("T1.ii", "warning")}
+        "update.last_updated_future": ("T1.ii", "error"), "update.stale": ("T1.ii", "warning"),
+        "update.generation_stamp": ("T1.ii", "warning"), "update.measured_frequency": ("T1.ii", "warning")}

@@ -32,6 +32,9 @@ CHECK_IDS = sorted(load_catalogue())
 def test_finds_exactly_the_planted_defects(fmt, check_id):
     result = run(fmt)
     runs = {r.check_id: r for r in result.check_runs}
+    if "history" in load_catalogue()[check_id].requires:   # compares runs; tests/test_history.py makes it fire
+        assert runs[check_id].status == "skipped"
+        return
     assert runs[check_id].status == "ok", runs[check_id].error
     f = result.findings
     found = sorted(set(f.loc[f["check_id"] == check_id, "record_id"]))
