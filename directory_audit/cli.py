@@ -60,9 +60,11 @@ def main() -> None:
 @click.option("--leie", type=click.Path(dir_okay=False, path_type=Path), help="OIG LEIE exclusion file to cross-check.")
 @click.option("--narrative", type=click.Path(dir_okay=False, path_type=Path),
               help="Insurer narrative (TOML or YAML) for the items data cannot show; see init-narrative.")
+@click.option("--max-download-mb", type=click.FloatRange(min=0, min_open=True),
+              help="Stop (exit 2) when a fetched file is larger than this many MB (default 2048).")
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary line.")
 def audit(source, out_dir, fmt, mapping, config, as_of, policy, fail_on, selected, disabled, encoding, sheet,
-          nppes, leie, narrative, quiet):
+          nppes, leie, narrative, max_download_mb, quiet):
     """Audit SOURCE (CSV/Excel export, QHP index.json or providers.json) and write the outputs to --out."""
     from .audit import audit as run_audit
     from .outputs import write_outputs
@@ -75,7 +77,7 @@ def audit(source, out_dir, fmt, mapping, config, as_of, policy, fail_on, selecte
     settings = load_settings(config, as_of=as_of, policy=policy, fail_on=fail_on, encoding=encoding, sheet=sheet,
                              mapping_file=mapping, nppes_file=nppes, leie_file=leie, quiet=quiet,
                              selected_checks=tuple(selected) or None, disabled_checks=tuple(disabled) or None,
-                             narrative_file=narrative)
+                             narrative_file=narrative, max_download_mb=max_download_mb)
     if settings.narrative_file is not None:
         from .narrative import load_narrative
         load_narrative(settings.narrative_file)   # a bad narrative file fails before the audit runs (exit 2)
