@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from directory_audit import geo, vocab
-from directory_audit.model import distinct_count_per, first_rows, key_codes, key_factor, per_distinct, per_table
+from directory_audit.model import any_per, distinct_count_per, first_rows, key_codes, key_factor, per_distinct, per_table
 from directory_audit.normalize import fullmatch
 from directory_audit.findings import detail_json, violations
 from directory_audit.registry import check, metric
@@ -406,11 +406,18 @@ def crowded_address(rows: pd.DataFrame, max_providers: int = 25) -> pd.DataFrame
        message="provider is listed at {expected}")
 def provider_many_locations(rows: pd.DataFrame, max_locations: int = 8) -> pd.DataFrame:
     """An individual listed at more than ``max_locations`` distinct practice locations: usually a group
-    listing a clinician at every site rather than where they see patients. One finding per row of
+    listing a clinician at every site rather than where they see patients. Hospital-based specialties
+    (radiology, nuclear medicine, pathology, anesthesiology and nurse anesthetists, emergency medicine,
+    hospitalists: ``ghost.hospital_based``, by NUCC code or name) are exempt: they work at every
+    hospital they cover. One finding per row of
     that provider, the count in ``detail``."""
+    from .ghost import hospital_based      # ghost imports this module's neighbours; import when run
     individual = (rows["provider_type"] == "individual").to_numpy()
     per_provider = distinct_count_per(key_codes(rows, "provider_key"), key_codes(rows, "location_key"), individual)
-    n = pd.Series(per_provider, index=rows.index).where(individual & (per_provider > int(max_locations)))
+    over = individual & (per_provider > int(max_locations))
+    if over.any():   # hospital-based clinicians are rightly listed at every hospital they cover
+        over &= ~any_per(key_codes(rows, "provider_key"), hospital_based(rows).to_numpy() & over)
+    n = pd.Series(per_provider, index=rows.index).where(over)
     mask = n.notna()
     expected = n[mask].astype("int64").astype(str) + f" distinct locations (at most {max_locations} expected)"
     return violations(rows, mask, field="address_line1", expected=expected,
