@@ -36,7 +36,7 @@ from .placeholders import placeholder_table
 HOSPITAL_BASED_CODES = ("2085", "207U", "207Z", "207L", "3675", "207P", "208M")
 #: The same specialties by name, for directories that write names rather than codes.
 HOSPITAL_BASED_NAMES = re.compile(
-    r"(?i)radiolog|nuclear medicine|patholog|an(a)?esthes|emergency|hospitalist|teleradiolog")
+    r"(?i)radiolog|nuclear medicine|patholog|ana?esthes|emergency|hospitalist|teleradiolog")
 
 #: Services whose organisations are many-sited by nature, by NUCC code prefix: pharmacies (3336),
 #: suppliers of equipment and hearing aids (332), clinical laboratories (291U), ambulance and

@@ -1,0 +1,149 @@
+"""The fix list: the findings turned into a work list, one row per provider with findings.
+
+Built from the findings and the canonical table (``build_fixlist``), written by ``outputs`` as
+``fixlist.csv`` on every audit, and shown in the reports. Each row names the provider (NPI, name,
+type), the provider-locations concerned (addresses and record ids), the findings behind it, one
+recommended ``action`` and a ``priority``.
+
+Action: the first of these that any of the provider's findings calls for (``ACTION_RULES``):
+
+1. **suppress listing**: the listing should not be shown as it is: an excluded (LEIE) or deactivated
+   NPI, a PO Box as the practice location, an exact duplicate row;
+2. **investigate possible ghost**: a ghost-network pattern (``ghost.*``: call-centre phone, address
+   inflation, a residence), a crowded address, a clinician at implausibly many locations;
+3. **verify by call**: what only a call to the office settles: a missing, invalid, placeholder or
+   out-of-state phone; a stale, missing or placeholder last-updated date; conflicting accepting
+   flags; duplicate or conflicting listings; an NPPES name, state or taxonomy mismatch; a location
+   outside the service area;
+4. **correct data**: any other warning or error (a ZIP, city, language value, flag wording...);
+5. **none**: only information findings.
+
+Priority (enrollee impact: an enrollee acts on an *accepting* listing, and a wrong listing hurts most
+where there are few alternatives):
+
+* **1**: the provider accepts new patients somewhere (``open_practice`` status) and is in a *thin*
+  specialty (at most ``THIN_SPECIALTY`` accepting providers of that specialty in the directory) or a
+  *thin* county (at most ``THIN_COUNTY`` accepting providers in that county), with an action to take;
+* **2**: accepting elsewhere, or any error finding;
+* **3**: the rest (warnings or information on providers not taking new patients).
+
+Order, deterministic: priority, action (in the order above), error findings (most first), findings
+(most first), then NPI, name and provider key. Findings with no row of the table (source-level gaps,
+records the loader could not read) concern the directory, not a provider, and are not listed here.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: (action, check ids, check-id prefixes), first match wins.
+ACTION_RULES: tuple[tuple[str, frozenset[str], tuple[str, ...]], ...] = (
+    ("suppress listing", frozenset({"identifier.leie_excluded", "identifier.nppes_deactivated", "location.po_box",
+                                    "duplicate.exact_row"}), ()),
+    ("investigate possible ghost", frozenset({"location.crowded_address", "location.provider_many_locations"}),
+     ("ghost.",)),
+    ("verify by call", frozenset({
+        "location.phone_missing", "location.phone_invalid", "location.phone_out_of_state", "placeholder.value",
+        "update.stale", "update.last_updated_missing", "update.last_updated_unparseable",
+        "update.last_updated_future", "placeholder.last_updated", "open_practice.conflicting",
+        "duplicate.npi_same_location", "duplicate.probable", "duplicate.npi_name_conflict",
+        "duplicate.npi_type_conflict", "identifier.nppes_name_mismatch", "identifier.nppes_state_mismatch",
+        "identifier.nppes_taxonomy_mismatch", "identifier.nppes_not_found", "location.outside_service_area"}), ()),
+)
+ACTIONS = ("suppress listing", "investigate possible ghost", "verify by call", "correct data", "none")
+THIN_SPECIALTY = 5
+THIN_COUNTY = 10
+FIXLIST_COLUMNS = ("priority", "action", "npi", "name", "type", "accepting", "specialty", "county",
+                   "locations_concerned", "addresses", "record_ids", "findings", "errors", "warnings",
+                   "priority_reason")
+#: Addresses and record ids quoted per provider; the count says how many there are.
+MAX_QUOTED = 5
+
+
+def action_for(check_id: str, severity: str) -> str:
+    """The action one finding calls for."""
+    for action, ids, prefixes in ACTION_RULES:
+        if check_id in ids or check_id.startswith(prefixes or ("\0",)):
+            return action
+    return "none" if severity == "info" else "correct data"
+
+
+def empty_fixlist() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in FIXLIST_COLUMNS})
+
+
+def _quoted(values: pd.Series) -> str:
+    distinct = list(dict.fromkeys(v for v in values if isinstance(v, str) and v))
+    more = len(distinct) - MAX_QUOTED
+    return " | ".join(distinct[:MAX_QUOTED]) + (f" | (+{more} more)" if more > 0 else "")
+
+
+def build_fixlist(findings: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """One row per provider (``provider_key``) with findings; see the module docstring for the rules."""
+    if findings.empty or table.empty:
+        return empty_fixlist()
+    from checks.open_practice import table_status     # the accepting status the metrics use
+    from directory_audit import geo
+
+    rows = pd.DataFrame({
+        "record_id": table["record_id"].astype(str).to_numpy(),
+        "provider_key": table["provider_key"].fillna("(no name)").to_numpy(),
+        "npi": table["npi"].where(table["npi"].notna(), table["npi_raw"]).to_numpy(),
+        "name": table["display_name"].to_numpy(), "type": table["provider_type"].to_numpy(),
+        "accepting": (table_status(table) == "accepting").to_numpy(),
+        "specialty": table["specialty_names"].fillna("").str.split("|").str[0].replace("", None).to_numpy(),
+        "county": geo.table_county_keys(table).to_numpy(),
+        "address": (table["address_line1"].fillna("") + ", " + table["city"].fillna("") + " "
+                    + table["state"].fillna("") + " " + table["zip"].fillna("")).str.strip(" ,").to_numpy(),
+    })
+    first = rows.drop_duplicates("record_id")
+    f = findings[["check_id", "severity", "record_id"]].astype(str).merge(first, on="record_id", how="inner")
+    if f.empty:
+        return empty_fixlist()
+    f["action"] = [action_for(c, s) for c, s in zip(f["check_id"], f["severity"])]   # per finding: few ids
+    f["action_rank"] = f["action"].map({a: i for i, a in enumerate(ACTIONS)})
+
+    # thin specialties and counties: few accepting providers to turn to
+    acc = rows[rows["accepting"]]
+    per_specialty = acc.dropna(subset=["specialty"]).groupby("specialty")["provider_key"].nunique()
+    per_county = acc.dropna(subset=["county"]).groupby("county")["provider_key"].nunique()
+
+    per_provider = rows.groupby("provider_key", sort=False).agg(accepting=("accepting", "any"))
+    g = f.groupby("provider_key", sort=False)
+    counts = f.groupby(["provider_key", "check_id"], sort=True).size().rename("n").reset_index()
+    counts["text"] = counts["check_id"] + " (" + counts["n"].astype(str) + ")"
+    out = pd.DataFrame({
+        "npi": g["npi"].first(), "name": g["name"].first(), "type": g["type"].first(),
+        "specialty": g["specialty"].first(), "county": g["county"].first(),
+        "locations_concerned": g["address"].nunique(),
+        "addresses": g["address"].agg(_quoted), "record_ids": g["record_id"].agg(_quoted),
+        "findings": counts.groupby("provider_key", sort=False)["text"].agg("; ".join),
+        "errors": g["severity"].agg(lambda s: int((s == "error").sum())),
+        "warnings": g["severity"].agg(lambda s: int((s == "warning").sum())),
+        "action_rank": g["action_rank"].min(),
+    })
+    out["accepting"] = per_provider["accepting"].reindex(out.index).fillna(False).astype(bool)
+    out["action"] = out["action_rank"].map(dict(enumerate(ACTIONS)))
+    thin_s = out["specialty"].map(per_specialty).fillna(0).le(THIN_SPECIALTY) & out["specialty"].notna()
+    thin_c = out["county"].map(per_county).fillna(0).le(THIN_COUNTY) & out["county"].notna()
+    act = out["action"] != "none"
+    p1 = out["accepting"] & (thin_s | thin_c) & act
+    p2 = ~p1 & act & (out["accepting"] | (out["errors"] > 0))
+    out["priority"] = np.where(p1, 1, np.where(p2, 2, 3))
+    reason = np.where(p1, "accepting new patients in a thin " + np.where(thin_s, "specialty", "county"),
+                      np.where(out["accepting"] & act, "accepting new patients",
+                               np.where(p2, "error findings", np.where(act, "not accepting; warnings only",
+                                                                       "information only"))))
+    out["priority_reason"] = reason
+    out = out.rename_axis(None).assign(provider_key=out.index.to_numpy()).reset_index(drop=True)
+    out = out.sort_values(["priority", "action_rank", "errors", "warnings", "npi", "name", "provider_key"],
+                          ascending=[True, True, False, False, True, True, True], kind="stable", na_position="last")
+    out["accepting"] = np.where(out["accepting"], "yes", "no")
+    return out[list(FIXLIST_COLUMNS)].reset_index(drop=True)
+
+
+def summarize(fixlist: pd.DataFrame) -> dict:
+    """Counts for summary.json and the report: providers listed, by action and by priority."""
+    return {"providers": int(len(fixlist)),
+            "by_action": {a: int((fixlist["action"] == a).sum()) for a in ACTIONS},
+            "by_priority": {str(p): int((fixlist["priority"] == p).sum()) for p in (1, 2, 3)}}
