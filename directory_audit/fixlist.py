@@ -72,10 +72,15 @@ def empty_fixlist() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in FIXLIST_COLUMNS})
 
 
-def _quoted(values: pd.Series) -> str:
-    distinct = list(dict.fromkeys(v for v in values if isinstance(v, str) and v))
-    more = len(distinct) - MAX_QUOTED
-    return " | ".join(distinct[:MAX_QUOTED]) + (f" | (+{more} more)" if more > 0 else "")
+def _quoted(f: pd.DataFrame, column: str) -> pd.Series:
+    """Per provider, its first MAX_QUOTED distinct values of ``column`` joined, '(+N more)' after;
+    grouped once, joined once per provider (no per-group Python predicate)."""
+    distinct = f.loc[f[column].fillna("") != "", ["provider_key", column]].drop_duplicates()
+    n = distinct.groupby("provider_key", sort=False).size()
+    shown = distinct.groupby("provider_key", sort=False).head(MAX_QUOTED)
+    text = shown.groupby("provider_key", sort=False)[column].agg(" | ".join)
+    more = (n - MAX_QUOTED).reindex(text.index)
+    return text.where(more <= 0, text + " | (+" + more.astype(str) + " more)")
 
 
 def build_fixlist(findings: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
@@ -112,14 +117,15 @@ def build_fixlist(findings: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     g = f.groupby("provider_key", sort=False)
     counts = f.groupby(["provider_key", "check_id"], sort=True).size().rename("n").reset_index()
     counts["text"] = counts["check_id"] + " (" + counts["n"].astype(str) + ")"
+    f["is_error"] = (f["severity"] == "error").to_numpy()
+    f["is_warning"] = (f["severity"] == "warning").to_numpy()
+    firsts = g[["npi", "name", "type", "specialty", "county"]].first()
     out = pd.DataFrame({
-        "npi": g["npi"].first(), "name": g["name"].first(), "type": g["type"].first(),
-        "specialty": g["specialty"].first(), "county": g["county"].first(),
+        **{c: firsts[c] for c in firsts.columns},
         "locations_concerned": g["address"].nunique(),
-        "addresses": g["address"].agg(_quoted), "record_ids": g["record_id"].agg(_quoted),
+        "addresses": _quoted(f, "address"), "record_ids": _quoted(f, "record_id"),
         "findings": counts.groupby("provider_key", sort=False)["text"].agg("; ".join),
-        "errors": g["severity"].agg(lambda s: int((s == "error").sum())),
-        "warnings": g["severity"].agg(lambda s: int((s == "warning").sum())),
+        "errors": g["is_error"].sum().astype(int), "warnings": g["is_warning"].sum().astype(int),
         "action_rank": g["action_rank"].min(),
     })
     out["accepting"] = per_provider["accepting"].reindex(out.index).fillna(False).astype(bool)
