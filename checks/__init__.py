@@ -1,3 +1,3 @@
 """Check families. Importing a module registers its checks; this list is the registration."""
 from . import (records, placeholders, identifiers, locations, open_practice, update_frequency, languages,  # noqa: F401
-               duplicates, conformance, ghost)
+               duplicates, conformance, public_access, ghost)

@@ -427,28 +427,18 @@ def _languages(cell: str) -> tuple[str | None, str | None]:
     return _join(tags), _join(bad)
 
 
-#: Unix timestamps as web APIs return them: 12-13 digits are milliseconds (1707795660000, Feb 2024),
-#: 9-10 digits seconds. 8 digits stay %Y%m%d (20240213).
-_EPOCH = re.compile(r"^\s*(?P<n>\d{9,10}|\d{12,13})(?:\.0+)?\s*$")
-
-
-def _epoch_dates(values: pd.Series) -> pd.Series:
-    """Epoch seconds or milliseconds as dates (UTC), NaT for anything else; vectorised."""
-    n = values.astype("str").str.extract(_EPOCH, expand=False)
-    num = pd.to_numeric(n, errors="coerce")
-    ms = n.str.len().ge(12).fillna(False).to_numpy(dtype=bool)
-    num = num.where(~ms, num / 1000.0)
-    return pd.to_datetime(num, unit="s", errors="coerce", utc=True)
-
-
 def parse_dates(col: pd.Series) -> pd.Series:
-    """Dates in ISO 8601 (with or without time), the usual US formats, and Unix timestamps in seconds
-    or milliseconds (``_EPOCH``); NaT when none fits."""
+    """Dates in ISO 8601 (with or without time), the usual US formats, and Unix epoch milliseconds
+    as JSON search APIs send them; NaT when none fits."""
     values = col.astype("object")
     result = pd.to_datetime(values, format="ISO8601", errors="coerce", utc=True)
-    epoch = result.isna() & values.notna()
+    # JSON search APIs send epoch milliseconds (1707795660000): 12-13 digits, 2001-09 to 2100, so no
+    # YYYYMMDD date or phone-like number is taken for one.
+    epoch = values.where(result.isna()).astype("str").str.fullmatch(r"\d{12,13}").fillna(False).astype(bool)
     if epoch.any():
-        result = result.where(~epoch, _epoch_dates(values.where(epoch)))
+        ms = pd.to_numeric(values[epoch], errors="coerce")
+        ms = ms.where((ms >= 1_000_000_000_000) & (ms < 4_102_444_800_000))
+        result = result.where(~epoch, pd.to_datetime(ms, unit="ms", errors="coerce", utc=True).reindex(values.index))
     for fmt in _DATE_FORMATS:
         todo = result.isna() & values.notna()
         if not todo.any():
