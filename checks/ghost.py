@@ -8,8 +8,8 @@ shape says nobody is there to answer.
 * ``ghost.address_inflation``: a group or facility (one NPI, else one name) listed at dozens of
   addresses (default more than 25): a group listing every site of a system, or a name copied onto
   addresses it does not serve. Services that are many-sited by nature (pharmacies, laboratories,
-  dialysis, home health, equipment suppliers, transport, imaging, urgent care) are exempt: their
-  chains really have dozens of sites. Individuals at many sites are ``location.provider_many_locations``,
+  dialysis, home health, equipment suppliers, transport, imaging, urgent care, nursing homes and
+  residential programmes) are exempt: their chains and agencies really have dozens of sites. Individuals at many sites are ``location.provider_many_locations``,
   which exempts hospital-based specialties the same way (``hospital_based``).
 * ``ghost.residential_address``: a practice location that reads as a home: an apartment, lot, trailer
   or basement (usaddress's OccupancyType), or a 'Unit' on a residential street type (Ln, Ct, Cir, Ter,
@@ -47,7 +47,8 @@ MULTI_SITE_CODES = ("3336", "332", "291U", "3416", "343", "344", "347", "251E", 
 MULTI_SITE_NAMES = re.compile(
     r"(?i)pharmac|drug ?store|laborator|\blab\b|durable medical|medical (?:equipment|suppl)|supplier|hearing aid|"
     r"transport|ambulance|home health|home care|hospice|dialysis|renal|imaging|radiology|urgent care|"
-    r"telehealth|telemedicine|optical|eyewear")
+    r"telehealth|telemedicine|optical|eyewear|nursing home|nursing facilit|long.term care|assisted living|"
+    r"group home|residential|supportive (?:living|housing)|housing")
 
 _RESIDENTIAL_OCCUPANCY = {"APT", "APARTMENT", "APTS", "LOT", "TRLR", "TRAILER", "BSMT", "BASEMENT"}
 _RESIDENTIAL_STREET = {"LN", "LANE", "CT", "COURT", "CIR", "CIRCLE", "TER", "TERRACE", "TRL", "TRAIL", "LOOP",
@@ -139,7 +140,7 @@ def address_inflation(rows: pd.DataFrame, max_locations: int = 25) -> pd.DataFra
     a group listing every site of a system for each of its listings, or a name copied onto addresses
     it does not serve, which inflates the network's apparent reach. Exempt: services many-sited by
     nature (``multi_site_service``: pharmacy, laboratory, dialysis, home health, suppliers, transport,
-    imaging, urgent care). One finding per row; the count and example addresses in ``detail``."""
+    imaging, urgent care, nursing homes, residential and supportive-housing programmes). One finding per row; the count and example addresses in ``detail``."""
     org = (rows["provider_type"].isin(("group", "facility"))).to_numpy()
     key = np.where(org, key_codes(rows, "provider_key"), -1)
     n = distinct_count_per(key, key_codes(rows, "location_key"))

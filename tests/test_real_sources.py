@@ -10,9 +10,8 @@ every one pinned below is a real defect, or a real date reported by rule (see ea
 Sources:
 * the Georgia dental QHP file (2016, 16 providers, 54 locations): a clean file;
 * the NPPES practitioner extract (Connecticut, 2,000 rows, December 2018) and organization extract;
-* the CountyCare scrape (an Illinois Medicaid plan, 2,773 records, 2024), converted here to the CSV
-  a user would save from it (its ``updateDate`` stays epoch milliseconds), until the JSON site
-  loader lands.
+* the CountyCare scrape (an Illinois Medicaid plan, 2,773 records, 2024), read through the shipped
+  json site profile (``profiles/countycare.toml``), its ``updateDate`` in epoch milliseconds.
 """
 from __future__ import annotations
 
@@ -43,25 +42,10 @@ def pinned(check_id: str) -> bool:
     return check_id.startswith(PINNED_FAMILIES) or check_id in PINNED_IDS
 
 
-def countycare_csv(path: Path) -> Path:
-    """The scrape as the CSV a user would save from it: one row per record as the API returned it."""
-    data = json.loads(COUNTYCARE.read_text(encoding="utf-8"))
-    df = pd.DataFrame([r for records in data.values() for r in records])
-    out = pd.DataFrame({
-        "First Name": df["providerFirstName"], "Last Name": df["providerLastName"], "Degree": df["providerDegree"],
-        "Specialty": df["providerType"], "Location Name": df["locationName"], "Address": df["locationAddress"],
-        "Address 2": df["locationAddress2"], "City": df["locationCity"], "State": df["locationState"],
-        "Zip": df["locationZipCode"], "County": df["locationCounty"], "Phone": df["locationContactPhone"],
-        "Last Updated": df["updateDate"].astype("Int64").astype(str).replace("<NA>", "")})
-    out.to_csv(path, index=False)
-    return path
-
-
 @functools.lru_cache(maxsize=None)
 def audited(source: str, as_of: str, state: str):
-    src = str(countycare_csv(Path(source))) if source.endswith("countycare.csv") else source
     settings = load_settings(as_of=as_of, service_area_states=(state,), service_area_counties=())
-    result = audit(src, settings)
+    result = audit(source, settings)
     assert all(r.status in ("ok", "skipped") for r in result.check_runs), \
         [r.error for r in result.check_runs if r.status == "error"]
     return result
@@ -148,46 +132,58 @@ def test_nppes_organizations_read_directly():
                   {"location.phone_out_of_state": 1, "location.outside_service_area": 40})
 
 
-# --- CountyCare scrape ------------------------------------------------------------------------------
+# --- CountyCare scrape, through the shipped json site profile -------------------------------------------
 
-#: Practice locations that are homes, every one read by hand.
+#: Practice locations that are homes, every one read by hand (record ids: the profile's card numbers).
 COUNTYCARE_RESIDENTIAL = {
-    "1528": "NATIONWIDE MEDICAL EQUIPMENT BILLING INC at 3301 W 63rd St Apt 1: an equipment 'supplier' in a flat",
-    "1589": "MIDWEST MEDICAL SUPPLIES & EQUIPMENT at 6101 N Sheridan Rd Apt 9B: a high-rise apartment",
-    "1590": "the same supplier under its LLC name at the same apartment",
-    "1638": "SHIELD DENVER HEALTH CARE CENTER at 847 N Church Ct Unit A: a unit on a residential court; "
+    "1527": "NATIONWIDE MEDICAL EQUIPMENT BILLING INC at 3301 W 63rd St Apt 1: an equipment 'supplier' in a flat",
+    "1588": "MIDWEST MEDICAL SUPPLIES & EQUIPMENT at 6101 N Sheridan Rd Apt 9B: a high-rise apartment",
+    "1589": "the same supplier under its LLC name at the same apartment",
+    "1637": "SHIELD DENVER HEALTH CARE CENTER at 847 N Church Ct Unit A: a unit on a residential court; "
             "uncertain (could be an office condominium)",
-    "2762": "ERIE FAMILY HEALTH CENTERS at 1413 W Superior St Apt 1F: an apartment (Erie's Superior St clinic "
+    "2761": "ERIE FAMILY HEALTH CENTERS at 1413 W Superior St Apt 1F: an apartment (Erie's Superior St clinic "
             "is at 1701)",
-    "2763": "the same listing again (the scrape repeats it)",
+    "2762": "the same listing again (the scrape repeats it)",
 }
 
 
 @pytest.mark.skipif(not COUNTYCARE.exists(), reason="shared reference not present")
-def test_countycare_scrape(tmp_path_factory):
-    path = tmp_path_factory.mktemp("cc") / "countycare.csv"
-    result = audited(str(path), "2024-03-01", "IL")
+def test_countycare_scrape():
+    root = Path(__file__).resolve().parents[1]
+    settings = load_settings(root / "profiles" / "countycare.settings.toml", as_of="2024-03-01",
+                             site_profile=root / "profiles" / "countycare.toml")
+    result = audit(str(COUNTYCARE), settings)
+    assert all(r.status in ("ok", "skipped") for r in result.check_runs)
     assert result.summary["rows_audited"] == 2773
     assert_pinned(result, {
         # '0000000000' on 93 records (the scrape's stand-in for no number) and 'NA' as the suite line on 6
         "placeholder.value": 99,
         # no language and no accepting flag anywhere in the scrape: one finding each
         "language.none_published": 1, "open_practice.none_published": 1,
-        # updateDate in epoch ms parses (Feb 2024 and earlier); 246 records older than 90 days: stale
-        "update.stale": 246,
+        # updateDate in epoch ms parses (Feb 2024 and earlier); 328 records older than the Medicaid 30 days
+        "update.stale": 328,
         "location.phone_invalid": 1,           # 1205488947: a leading 1 and a dropped digit
         "ghost.residential_address": len(COUNTYCARE_RESIDENTIAL),
-        # CITY OF CHICAGO and other organisations are typed as individuals today (the precision work
-        # fixes provider type); 227 rows of individuals at more than 8 locations
-        "location.provider_many_locations": 227,
-    }, {"identifier.npi_missing": 2773, "location.phone_missing": 97, "location.phone_out_of_state": 2,
-        "location.crowded_address": 994, "duplicate.exact_row": 621, "duplicate.probable": 916,
-        "location.outside_service_area": 3})
-    assert records(result, "ghost.residential_address") == [f"countycare.csv:{n}" for n in COUNTYCARE_RESIDENTIAL]
+        # SINAI MEDICAL GROUP on 38 rows at 30 addresses: its own ~20 SMG clinics are real, but the
+        # listing also puts it at 5841 S Maryland Ave (UChicago Medical Center, on UChicago's 888 line),
+        # 225 E Chicago Ave (Lurie Children's, an 800 number), Saint Bernard Hospital and Elemental Center
+        # Ltd in Orland Park: other organisations' addresses, the inflation this check is for. The
+        # Thresholds (32 supportive-housing sites) is exempt as a residential programme.
+        "ghost.address_inflation": 38,
+        # two audiologists of one hearing foundation at 12 and 11 sites (clinician at every site)
+        "location.provider_many_locations": 23,
+    }, {"identifier.npi_missing": 1450, "location.phone_missing": 97, "location.phone_out_of_state": 2,
+        "location.crowded_address": 994, "duplicate.exact_row": 667, "duplicate.probable": 916,
+        "location.outside_service_area": 3, "access.search_filter_missing": 2})
+    assert records(result, "ghost.residential_address") == \
+        [f"provider_scrape_test.json#card-{n}" for n in COUNTYCARE_RESIDENTIAL]
     f = result.findings
+    assert set(f.loc[f["check_id"] == "ghost.address_inflation", "provider_name"]) == {"SINAI MEDICAL GROUP"}
     ph = f[f["check_id"] == "placeholder.value"]
     assert ph.groupby(["field", "observed"]).size().to_dict() == {("address_line2", "NA"): 6, ("phone", "0000000000"): 93}
     # the one-number-on-many-sites pattern does not occur in this sample (the UChicago 888 line is on 11
     # addresses of one health system, below max(50, 1%))
     assert "ghost.shared_phone" not in counts(result)
     assert result.table["last_updated"].min() >= pd.Timestamp("2014-01-01")
+    fl = result.fixlist
+    assert (fl.loc[fl["name"] == "SINAI MEDICAL GROUP", "action"] == "investigate possible ghost").all()
