@@ -193,11 +193,16 @@ def residential_address(rows: pd.DataFrame) -> pd.DataFrame:
     office-building cue (Suite, Floor, Plaza, Center, Medical...). A home address is often a clinician's mailing or personal address put in the
     practice-location field, not a place enrollees can be seen. Parsed by usaddress, only for the
     distinct lines a dwelling word pre-selects."""
-    line = rows["address_line1_raw"].fillna("").astype(str) + " " + rows["address_line2_raw"].fillna("").astype(str)
-    line = line.str.strip()
-    candidate = line.str.contains(_CANDIDATE) & rows["address_line1_raw"].notna()
+    def cue(values: pd.Series) -> list[bool]:
+        return [bool(_CANDIDATE.search(v)) for v in values]
+    # the dwelling-word filter runs once per distinct line; the rest only for the few candidates
+    candidate = (per_distinct(rows, "address_line1_raw", cue, missing=False)
+                 | per_distinct(rows, "address_line2_raw", cue, missing=False)) & rows["address_line1_raw"].notna()
     why = pd.Series(None, index=rows.index, dtype="object")
+    line = pd.Series("", index=rows.index, dtype="object")
     if candidate.any():
+        pick = rows.loc[candidate, ["address_line1_raw", "address_line2_raw"]].fillna("").astype(str)
+        line[candidate] = (pick["address_line1_raw"] + " " + pick["address_line2_raw"]).str.strip()
         distinct = pd.Series(line[candidate].unique())
         answers = dict(zip(distinct, distinct.map(_residential)))
         why[candidate] = line[candidate].map(answers)
