@@ -38,13 +38,8 @@ from directory_audit.findings import detail_json, violations
 from directory_audit.model import per_distinct, per_table
 from directory_audit.registry import check
 
-#: Words that fill a field without saying anything, folded (lower case, no punctuation or spaces).
-NOTHING_WORDS = frozenset({
-    "null", "nil", "none", "na", "n/a", "nav", "notavailable", "notapplicable", "unknown", "unk", "tbd", "tba",
-    "pending", "xxx", "xx", "x", "0", "00", "000", "blank", "empty", "missing", "notprovided", "nodata",
-    "test", "undefined", "nan", "unavailable", "addressunknown", "noaddress", "nophone", "seeabove",
-    "various", "multiple", "-", "--", "?", "??", "...",
-})
+#: Words that fill a field without saying anything, folded (shared with normalize's location keys).
+NOTHING_WORDS = vocab.NOTHING_WORDS
 
 #: State codes that are real: the 50 states, DC, the territories, and the military post codes.
 VALID_STATES = frozenset(vocab.STATE_NAMES.values()) | {"AA", "AE", "AP", "FM", "MH", "PW", "UM"}
@@ -52,16 +47,9 @@ VALID_STATES = frozenset(vocab.STATE_NAMES.values()) | {"AA", "AE", "AP", "FM", 
 #: The fields a placeholder is looked for in, with the canonical field each finding names.
 LOCATION_FIELDS = ("address_line1", "address_line2", "city", "state", "zip", "phone")
 
-_FOLD = re.compile(r"[\s.,_'\"()\[\]]+")
-
-
-def _fold(values: pd.Series) -> pd.Series:
-    return values.astype(str).str.lower().str.replace(_FOLD, "", regex=True)
-
 
 def _nothing(values: pd.Series) -> np.ndarray:
-    folded = _fold(values)
-    return (folded.isin(NOTHING_WORDS) | (folded == "")).to_numpy(dtype=bool)
+    return vocab.nothing_mask(values)
 
 
 def _state_placeholder(values: pd.Series) -> np.ndarray:

@@ -72,13 +72,21 @@ def empty_fixlist() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in FIXLIST_COLUMNS})
 
 
+def _joined(keys: pd.Series, values: pd.Series, sep: str) -> pd.Series:
+    """Per key, its values joined by ``sep`` in order. One pass over plain lists: pandas' per-group
+    string aggregation slices a Series per group, many times slower for thousands of providers."""
+    out: dict = {}
+    for k, v in zip(keys.tolist(), values.tolist()):
+        out.setdefault(k, []).append(v)
+    return pd.Series({k: sep.join(v) for k, v in out.items()}, dtype="object")
+
+
 def _quoted(f: pd.DataFrame, column: str) -> pd.Series:
-    """Per provider, its first MAX_QUOTED distinct values of ``column`` joined, '(+N more)' after;
-    grouped once, joined once per provider (no per-group Python predicate)."""
+    """Per provider, its first MAX_QUOTED distinct values of ``column`` joined, '(+N more)' after."""
     distinct = f.loc[f[column].fillna("") != "", ["provider_key", column]].drop_duplicates()
     n = distinct.groupby("provider_key", sort=False).size()
     shown = distinct.groupby("provider_key", sort=False).head(MAX_QUOTED)
-    text = shown.groupby("provider_key", sort=False)[column].agg(" | ".join)
+    text = _joined(shown["provider_key"], shown[column].astype(str), " | ")
     more = (n - MAX_QUOTED).reindex(text.index)
     return text.where(more <= 0, text + " | (+" + more.astype(str) + " more)")
 
@@ -89,29 +97,43 @@ def build_fixlist(findings: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
         return empty_fixlist()
     from checks.open_practice import table_status     # the accepting status the metrics use
     from directory_audit import geo
+    from directory_audit.model import per_distinct
 
-    rows = pd.DataFrame({
-        "record_id": table["record_id"].astype(str).to_numpy(),
-        "provider_key": table["provider_key"].fillna("(no name)").to_numpy(),
-        "npi": table["npi"].where(table["npi"].notna(), table["npi_raw"]).to_numpy(),
-        "name": table["display_name"].to_numpy(), "type": table["provider_type"].to_numpy(),
-        "accepting": (table_status(table) == "accepting").to_numpy(),
-        "specialty": table["specialty_names"].fillna("").str.split("|").str[0].replace("", None).to_numpy(),
-        "county": geo.table_county_keys(table).to_numpy(),
-        "address": (table["address_line1"].fillna("") + ", " + table["city"].fillna("") + " "
-                    + table["state"].fillna("") + " " + table["zip"].fillna("")).str.strip(" ,").to_numpy(),
-    })
-    first = rows.drop_duplicates("record_id")
-    f = findings[["check_id", "severity", "record_id"]].astype(str).merge(first, on="record_id", how="inner")
+    # Full-table columns only as cheap per-distinct or cached values; everything quoted is built for
+    # the rows that have findings alone (a few thousand of a million).
+    accepting = (table_status(table) == "accepting").to_numpy()
+    specialty = per_distinct(table, "specialty_names", lambda v: v.str.split("|").str[0].to_numpy()).to_numpy()
+    county = geo.table_county_keys(table).to_numpy()
+    provider = table["provider_key"].fillna("(no name)").to_numpy()
+    record_ids = table["record_id"].astype(str)
+    position = pd.Series(np.arange(len(table)), index=record_ids.to_numpy())
+    position = position[~position.index.duplicated()]
+    f = findings[["check_id", "severity", "record_id"]].astype(str)
+    at = position.reindex(f["record_id"].to_numpy()).to_numpy()
+    keep = ~np.isnan(at)
+    f = f[keep].reset_index(drop=True)
     if f.empty:
         return empty_fixlist()
-    f["action"] = [action_for(c, s) for c, s in zip(f["check_id"], f["severity"])]   # per finding: few ids
+    at = at[keep].astype(np.int64)
+    hit = table.iloc[at]
+    f["provider_key"] = provider[at]
+    f["npi"] = hit["npi"].where(hit["npi"].notna(), hit["npi_raw"]).to_numpy()
+    f["name"], f["type"] = hit["display_name"].to_numpy(), hit["provider_type"].to_numpy()
+    f["specialty"], f["county"] = specialty[at], county[at]
+    f["address"] = (hit["address_line1"].fillna("") + ", " + hit["city"].fillna("") + " " + hit["state"].fillna("")
+                    + " " + hit["zip"].fillna("")).str.strip(" ,").to_numpy()
+    pairs = f[["check_id", "severity"]].drop_duplicates().itertuples(index=False)
+    actions = {(c, sv): action_for(c, sv) for c, sv in pairs}             # once per check id
+    f["action"] = [actions[(c, sv)] for c, sv in zip(f["check_id"], f["severity"])]
     f["action_rank"] = f["action"].map({a: i for i, a in enumerate(ACTIONS)})
 
     # thin specialties and counties: few accepting providers to turn to
-    acc = rows[rows["accepting"]]
+    acc = pd.DataFrame({"provider_key": provider[accepting], "specialty": specialty[accepting],
+                        "county": county[accepting]})
     per_specialty = acc.dropna(subset=["specialty"]).groupby("specialty")["provider_key"].nunique()
     per_county = acc.dropna(subset=["county"]).groupby("county")["provider_key"].nunique()
+    concerned = pd.Series(provider).isin(pd.unique(f["provider_key"])).to_numpy()
+    rows = pd.DataFrame({"provider_key": provider[concerned], "accepting": accepting[concerned]})
 
     per_provider = rows.groupby("provider_key", sort=False).agg(accepting=("accepting", "any"))
     g = f.groupby("provider_key", sort=False)
@@ -124,7 +146,7 @@ def build_fixlist(findings: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
         **{c: firsts[c] for c in firsts.columns},
         "locations_concerned": g["address"].nunique(),
         "addresses": _quoted(f, "address"), "record_ids": _quoted(f, "record_id"),
-        "findings": counts.groupby("provider_key", sort=False)["text"].agg("; ".join),
+        "findings": _joined(counts["provider_key"], counts["text"], "; "),
         "errors": g["is_error"].sum().astype(int), "warnings": g["is_warning"].sum().astype(int),
         "action_rank": g["action_rank"].min(),
     })

@@ -132,6 +132,25 @@ def language_name(tag: str) -> str:
         return tag
 
 
+#: Words that fill a field without saying anything (folded: lower case, no spaces or punctuation):
+#: placeholders (``checks/placeholders.py``). normalize gives a street that is one of them no location
+#: key, so "N/A" streets are not grouped as one crowded address or one duplicate location.
+NOTHING_WORDS = frozenset({
+    "null", "nil", "none", "na", "n/a", "nav", "notavailable", "notapplicable", "unknown", "unk", "tbd", "tba",
+    "pending", "xxx", "xx", "x", "0", "00", "000", "blank", "empty", "missing", "notprovided", "nodata",
+    "test", "undefined", "nan", "unavailable", "addressunknown", "noaddress", "nophone", "seeabove",
+    "various", "multiple", "-", "--", "?", "??", "...",
+})
+_FOLD_NOTHING = re.compile(r"[\s.,_'\"()\[\]]+")
+
+
+def nothing_mask(values) -> "np.ndarray":
+    """Whether each value (a pandas Series of text) is a word that says nothing, or only punctuation."""
+    import numpy as np
+    folded = values.astype(str).str.lower().str.replace(_FOLD_NOTHING, "", regex=True)
+    return (folded.isin(NOTHING_WORDS) | (folded == "")).to_numpy(dtype=bool)
+
+
 TAXONOMY_CODE = re.compile(r"^[0-9]{3}[0-9A-Z]{6}X$")
 NUCC_FILE = Path(__file__).with_name("data") / "nucc_taxonomy.csv"
 
