@@ -20,6 +20,7 @@ from directory_audit.model import (MULTI_SEP, any_per, count_distinct, explode_c
 from directory_audit.registry import check, metric
 
 from .open_practice import table_status
+from .records import source_gap
 
 #: Macrolanguage/collective tags that do not say which language a patient will be spoken to in,
 #: each with the more specific languages that resolve it. Arabic ('ar') and Persian ('fa') are
@@ -70,7 +71,21 @@ def missing(rows: pd.DataFrame) -> pd.DataFrame:
     are exempt (the QHP format gives them no languages field). One finding per row of the provider."""
     ind = rows["provider_type"] == "individual"
     has_any = any_per(key_codes(rows, "provider_key"), rows["languages_raw"].notna().to_numpy())
+    if not has_any[ind.to_numpy()].any():      # nothing published anywhere: language.none_published says it once
+        has_any = np.ones(len(rows), dtype=bool)
     return violations(rows, ind & ~has_any, field="languages", observed="", expected="the languages spoken")
+
+
+@check(id="language.none_published", factor="T2.iv", severity="error",
+       title="The directory publishes no language information",
+       message="the directory publishes no language information: {expected}")
+def none_published(rows: pd.DataFrame) -> pd.DataFrame:
+    """No individual provider in the directory has any language value: the column is absent or empty
+    everywhere. The directory does not disclose languages at all, which is one finding about the
+    directory (T2.iv is then not evidenced), not one per provider; ``language.missing`` stays silent."""
+    return source_gap(rows, field="languages", needing=rows["provider_type"] == "individual",
+                      having=rows["languages_raw"].notna(),
+                      what="languages spoken for each individual provider (0 providers disclose any)")
 
 
 @check(id="language.not_a_language", factor="T2.iv", severity="error",

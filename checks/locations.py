@@ -14,11 +14,13 @@ import numpy as np
 import pandas as pd
 
 from directory_audit import geo, vocab
-from directory_audit.model import distinct_count_per, first_rows, key_codes, key_factor, per_distinct, per_table
+from directory_audit.model import any_per, distinct_count_per, first_rows, key_codes, key_factor, per_distinct, per_table
 from directory_audit.normalize import fullmatch
 from directory_audit.findings import detail_json, violations
 from directory_audit.registry import check, metric
 from directory_audit.settings import Settings
+
+from .placeholders import placeholder_table
 
 ADDRESS_PARTS = {"address_line1": "street address", "city": "city", "state": "state", "zip": "ZIP"}
 
@@ -40,7 +42,8 @@ STREET_LINE = re.compile(r"(?i)^\s*(?:\d+[A-Z]?|ONE|TWO|THREE|FOUR|FIVE|SIX|SEVE
 #: consistent" for the location.valid_share metric.
 VALIDITY_CHECKS = ("location.address_incomplete", "location.zip_malformed", "location.zip_unknown",
                    "location.zip_state_mismatch", "location.zip_city_mismatch", "location.po_box",
-                   "location.po_box_zip", "location.phone_missing", "location.phone_invalid")
+                   "location.po_box_zip", "location.phone_missing", "location.phone_invalid",
+                   "placeholder.value")
 
 
 # --- phones, once per distinct number ---------------------------------------------------------
@@ -148,15 +151,17 @@ def _incomplete(rows: pd.DataFrame) -> pd.Series:
 
 
 def _zip_malformed(rows: pd.DataFrame) -> pd.Series:
-    return rows["zip_raw"].notna() & rows["zip"].isna()
+    return rows["zip_raw"].notna() & rows["zip"].isna() & ~placeholder_table(rows)["zip"]
 
 
 def _zip_unknown(rows: pd.DataFrame, facts: pd.DataFrame, decommissioned: bool = False) -> pd.Series:
-    return rows["zip"].notna() & ~(facts["zip_known"] & (facts["zip_active"] | (not decommissioned)))
+    return rows["zip"].notna() & ~(facts["zip_known"] & (facts["zip_active"] | (not decommissioned))) \
+        & ~placeholder_table(rows)["zip"]
 
 
 def _zip_state_mismatch(rows: pd.DataFrame, facts: pd.DataFrame) -> pd.Series:
-    return facts["zip_known"] & rows["state"].notna() & (rows["state"] != facts["zip_state"])
+    return facts["zip_known"] & rows["state"].notna() & (rows["state"] != facts["zip_state"]) \
+        & ~placeholder_table(rows)["state"]
 
 
 def _city_ok(rows: pd.DataFrame, facts: pd.DataFrame) -> pd.Series:
@@ -179,7 +184,8 @@ def _zip_city_mismatch(rows: pd.DataFrame) -> pd.Series:
     """Shared by the check and the valid-share metric, built once per table."""
     facts = _zip_facts(rows)
     same_state = rows["state"].isna() | (rows["state"] == facts["zip_state"])
-    return facts["zip_known"] & rows["city"].notna() & same_state & ~_city_ok(rows, facts)
+    return facts["zip_known"] & rows["city"].notna() & same_state & ~_city_ok(rows, facts) \
+        & ~placeholder_table(rows)["city"]
 
 
 @per_table
@@ -200,7 +206,7 @@ def _po_box_zip(rows: pd.DataFrame, facts: pd.DataFrame) -> pd.Series:
 
 
 def _phone_invalid(rows: pd.DataFrame, phones: pd.DataFrame) -> pd.Series:
-    return rows["phone_raw"].notna() & ~phones["phone_valid"]
+    return rows["phone_raw"].notna() & ~phones["phone_valid"] & ~placeholder_table(rows)["phone"]
 
 
 def _phone_out_of_state(rows: pd.DataFrame, facts: pd.DataFrame, phones: pd.DataFrame,
@@ -368,6 +374,8 @@ def outside_service_area(rows: pd.DataFrame, settings: Settings) -> pd.DataFrame
     keys = geo.table_county_keys(rows)
     served = {c.split(":", 1)[0].strip().upper() + ":" + (geo.county_name(c.split(":", 1)[1]) or "").upper()
               for c in settings.service_area_counties}
+    # a placeholder state ('UN') says nothing about where the office is: the ZIP's state, if any, does
+    state = state.where(~placeholder_table(rows)["state"], facts["zip_state"])
     outside = state.notna() & ~state.isin(settings.service_area_states)
     in_county = keys[outside].fillna("").str.upper().isin(served)
     mask = outside & ~in_county.reindex(rows.index, fill_value=False)
@@ -398,11 +406,18 @@ def crowded_address(rows: pd.DataFrame, max_providers: int = 25) -> pd.DataFrame
        message="provider is listed at {expected}")
 def provider_many_locations(rows: pd.DataFrame, max_locations: int = 8) -> pd.DataFrame:
     """An individual listed at more than ``max_locations`` distinct practice locations: usually a group
-    listing a clinician at every site rather than where they see patients. One finding per row of
+    listing a clinician at every site rather than where they see patients. Hospital-based specialties
+    (radiology, nuclear medicine, pathology, anesthesiology and nurse anesthetists, emergency medicine,
+    hospitalists: ``ghost.hospital_based``, by NUCC code or name) are exempt: they work at every
+    hospital they cover. One finding per row of
     that provider, the count in ``detail``."""
+    from .ghost import hospital_based      # ghost imports this module's neighbours; import when run
     individual = (rows["provider_type"] == "individual").to_numpy()
     per_provider = distinct_count_per(key_codes(rows, "provider_key"), key_codes(rows, "location_key"), individual)
-    n = pd.Series(per_provider, index=rows.index).where(individual & (per_provider > int(max_locations)))
+    over = individual & (per_provider > int(max_locations))
+    if over.any():   # hospital-based clinicians are rightly listed at every hospital they cover
+        over &= ~any_per(key_codes(rows, "provider_key"), hospital_based(rows).to_numpy() & over)
+    n = pd.Series(per_provider, index=rows.index).where(over)
     mask = n.notna()
     expected = n[mask].astype("int64").astype(str) + f" distinct locations (at most {max_locations} expected)"
     return violations(rows, mask, field="address_line1", expected=expected,
@@ -418,7 +433,8 @@ def invalid_location_mask(rows: pd.DataFrame) -> pd.Series:
     l1, l2 = _po_box_lines(rows)
     return (_incomplete(rows)[0] | _zip_malformed(rows) | _zip_unknown(rows, facts)
             | _zip_state_mismatch(rows, facts) | _zip_city_mismatch(rows) | l1 | l2
-            | _po_box_zip(rows, facts) | rows["phone_raw"].isna() | _phone_invalid(rows, phones))
+            | _po_box_zip(rows, facts) | rows["phone_raw"].isna() | _phone_invalid(rows, phones)
+            | placeholder_table(rows).any(axis=1))
 
 
 @metric(id="location.valid_share", factor="T1.i", title="Provider-locations with a valid address and phone")

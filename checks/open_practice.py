@@ -14,6 +14,8 @@ from directory_audit.findings import detail_json, violations
 from directory_audit.model import combine_codes, distinct_count_per, explode_multi, key_codes, per_table
 from directory_audit.registry import check, metric
 
+from .records import source_gap
+
 KNOWN = ("accepting", "not_accepting", "some_locations", "existing_patients_only")
 #: What each status answers to "does this provider take new patients here?".
 ANSWERS = {"accepting": "yes", "not_accepting": "no", "existing_patients_only": "no"}
@@ -41,10 +43,27 @@ def table_status(rows: pd.DataFrame) -> pd.Series:
        message="no accepting-new-patients flag for this provider-location")
 def flag_missing(rows: pd.DataFrame) -> pd.DataFrame:
     """Consumers must be told which providers have open practices: a provider-location with no
-    accepting flag at the location or provider level says nothing. Facilities are exempt."""
-    mask = flagged_rows(rows) & rows["accepting_status_raw"].isna() & rows["provider_accepting_status_raw"].isna()
+    accepting flag at the location or provider level says nothing. Facilities are exempt. Silent
+    when no row has a flag at all (``open_practice.none_published`` reports that once)."""
+    none = rows["accepting_status_raw"].isna() & rows["provider_accepting_status_raw"].isna()
+    mask = flagged_rows(rows) & none
+    if mask.sum() == flagged_rows(rows).sum():     # nothing published anywhere: open_practice.none_published
+        mask = pd.Series(False, index=rows.index)
     return violations(rows, mask, field="accepting_status", observed="",
                       expected="accepting / not accepting / existing patients only")
+
+
+@check(id="open_practice.none_published", factor="T2.v", severity="error",
+       title="The directory publishes no accepting-new-patients information",
+       message="the directory publishes no accepting-new-patients information: {expected}")
+def none_published(rows: pd.DataFrame) -> pd.DataFrame:
+    """No provider-location that needs an accepting flag (everyone but facilities) has one, at the
+    location or provider level: the directory does not tell consumers about open practices at all.
+    One finding about the directory; T2.v and T1.iii are then not evidenced and
+    ``open_practice.flag_missing`` stays silent."""
+    having = rows["accepting_status_raw"].notna() | rows["provider_accepting_status_raw"].notna()
+    return source_gap(rows, field="accepting_status", needing=flagged_rows(rows), having=having,
+                      what="an accepting-new-patients flag for each provider-location (none has one)")
 
 
 @check(id="open_practice.flag_unrecognized", factor="T1.iii", severity="error",

@@ -64,3 +64,20 @@ def specialty_missing(rows: pd.DataFrame) -> pd.DataFrame:
     found that way. Facilities are exempt: QHP facilities carry a facility type instead."""
     mask = (rows["provider_type"] == "individual") & rows["specialty_names"].isna() & rows["specialty_codes"].isna()
     return violations(rows, mask, field="specialties", observed="", expected="a specialty or NUCC taxonomy code")
+
+
+def source_gap(rows: pd.DataFrame, *, field: str, needing: pd.Series, having: pd.Series,
+               what: str) -> pd.DataFrame:
+    """One source-level violation when rows need ``field`` (``needing``) and not one of them has a
+    value (``having``): the directory does not publish that information at all, which is one finding
+    about the directory, not one per row. Empty otherwise. The record id is the source file."""
+    need = needing.to_numpy(dtype=bool)
+    if not need.any() or having.to_numpy(dtype=bool)[need].any():
+        return violations(rows, pd.Series(False, index=rows.index), field=field, observed="", expected="")
+    files = rows["source_file"].dropna().astype(str).unique() if "source_file" in rows else []
+    source = files[0] if len(files) == 1 else ("; ".join(files[:3]) if len(files) else "(directory)")
+    from directory_audit.findings import detail_json
+    one = pd.DataFrame({"record_id": [source], "display_name": [""]})
+    detail = detail_json(pd.DataFrame({"rows_needing_it": [int(need.sum())], "rows_with_a_value": [0],
+                                       "sources": [list(map(str, files[:10]))]}))
+    return violations(one, None, field=field, observed="", expected=what, detail=detail)

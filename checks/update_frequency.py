@@ -17,6 +17,9 @@ from directory_audit.findings import violations
 from directory_audit.registry import check, metric
 from directory_audit.settings import Settings
 
+from .placeholders import date_placeholder
+from .records import source_gap
+
 AGE_BINS = (("0-30", 0, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("91-180", 91, 180),
             ("181-365", 181, 365), (">365", 366, None))
 
@@ -29,9 +32,23 @@ def age_days(rows: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
 @check(id="update.last_updated_missing", factor="T1.ii", severity="error",
        title="Last-updated date missing", message="record has no last-updated or verified date")
 def last_updated_missing(rows: pd.DataFrame) -> pd.DataFrame:
-    """Without a last-updated date nobody can show the record was verified within the window."""
-    return violations(rows, rows["last_updated_raw"].isna(), field="last_updated", observed="",
-                      expected="a date")
+    """Without a last-updated date nobody can show the record was verified within the window. Silent
+    when no record has one (``update.none_published`` reports that once)."""
+    mask = rows["last_updated_raw"].isna()
+    if mask.all():
+        mask = pd.Series(False, index=rows.index)
+    return violations(rows, mask, field="last_updated", observed="", expected="a date")
+
+
+@check(id="update.none_published", factor="T1.ii", severity="error",
+       title="The directory publishes no last-updated dates",
+       message="the directory publishes no last-updated dates: {expected}")
+def none_published(rows: pd.DataFrame) -> pd.DataFrame:
+    """No record carries a last-updated or verified date: nothing shows the directory is kept current.
+    One finding about the directory (T1.ii is then not evidenced), not one per row."""
+    return source_gap(rows, field="last_updated", needing=pd.Series(True, index=rows.index),
+                      having=rows["last_updated_raw"].notna(),
+                      what="a last-updated or verified date on each record (none has one)")
 
 
 @check(id="update.last_updated_unparseable", factor="T1.ii", severity="error",
@@ -58,10 +75,12 @@ def last_updated_future(rows: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame
        message="last updated {observed!r}, {expected}")
 def stale(rows: pd.DataFrame, as_of: pd.Timestamp, settings: Settings) -> pd.DataFrame:
     """A record last updated or verified more than the policy's window (default 90 days, No Surprises
-    Act) before the audit date."""
+    Act) before the audit date. Dates before ``placeholder.last_updated``'s earliest date are
+    placeholders, reported there, not here."""
     window = settings.verification_window_days
     age = age_days(rows, as_of)
-    mask = age > window
+    earliest = settings.options_for("placeholder.last_updated").get("earliest_date", "2014-01-01")
+    mask = (age > window) & ~date_placeholder(rows, earliest)    # a placeholder is not a stale date
     expected = age[mask].astype("int64").astype(str) + \
         f" days before the audit date (window {window} days, policy {settings.policy})"
     return violations(rows, mask, field="last_updated", expected=expected)

@@ -14,6 +14,8 @@ import pandas as pd
 from . import __version__
 from .factors import FACTOR_ITEMS
 from .findings import Severity
+from .fixlist import build_fixlist, empty_fixlist
+from .fixlist import summarize as summarize_fixlist
 from .loaders import LoadResult, load
 from .model import count_distinct, key_codes, share_key_factors
 from .normalize import normalize
@@ -30,6 +32,8 @@ class AuditResult:
     summary: dict[str, Any]
     check_runs: list[CheckRun]
     loaded: LoadResult
+    #: one row per provider with findings, the action and priority (``directory_audit.fixlist``)
+    fixlist: pd.DataFrame = dataclasses.field(default_factory=empty_fixlist)
 
     def exit_code(self, fail_on: str) -> int:
         if fail_on == "never" or self.findings.empty:
@@ -88,13 +92,17 @@ def audit(source: str, settings: Settings, format: str = "auto", progress: Progr
     t = time.perf_counter()
     result = run_checks(table, specs, metrics, settings, context, progress)
     stages["checks"] = time.perf_counter() - t
+    t = time.perf_counter()
+    fixlist = build_fixlist(result.findings, table)
+    stages["fixlist"] = time.perf_counter() - t
     duration = time.perf_counter() - t0
     summary = build_summary(source, loaded, table, result, settings, catalogue, specs, started, duration, stages)
+    summary["fixlist"] = summarize_fixlist(fixlist)
     for key in ("site", "archive"):          # a crawl's pages and its WARC evidence file (website loader)
         if key in loaded.metadata:
             summary[key] = loaded.metadata[key]
     return AuditResult(table=table, findings=result.findings, summary=summary,
-                       check_runs=result.check_runs, loaded=loaded)
+                       check_runs=result.check_runs, loaded=loaded, fixlist=fixlist)
 
 
 def build_summary(source, loaded, table, result, settings, catalogue, specs, started, duration, stages) -> dict[str, Any]:

@@ -428,7 +428,8 @@ def _languages(cell: str) -> tuple[str | None, str | None]:
 
 
 def parse_dates(col: pd.Series) -> pd.Series:
-    """Dates in ISO 8601 (with or without time) and the usual US formats; NaT when none fits."""
+    """Dates in ISO 8601 (with or without time), the usual US formats, and Unix epoch milliseconds
+    as JSON search APIs send them; NaT when none fits."""
     values = col.astype("object")
     result = pd.to_datetime(values, format="ISO8601", errors="coerce", utc=True)
     # JSON search APIs send epoch milliseconds (1707795660000): 12-13 digits, 2001-09 to 2100, so no
@@ -496,7 +497,9 @@ def _location_keys(line1: Coded, zip_raw: Coded, zip5: pd.Series) -> Coded:
     pair = group_codes(line1.codes, zip_raw.codes)
     at = first_rows(pair)
     street = _street_keys(line1.values)
-    has_line = line1.codes[at] >= 0
+    # a placeholder street ('N/A', 'null') is no place: no key, so such rows do not group as one address
+    nothing = vocab.nothing_mask(line1.values) if len(line1.values) else np.zeros(0, dtype=bool)
+    has_line = (line1.codes[at] >= 0) & ~np.append(nothing, False)[line1.codes[at]]
     keys = pd.Series(np.where(has_line, np.append(street, "")[line1.codes[at]], ""), dtype="object")
     keys = (keys + "|" + zip5.iloc[at].fillna("").to_numpy(dtype=object)).where(has_line, None)
     return Coded(pair, keys, zip5.index).derive(keys)

@@ -89,13 +89,18 @@ def write_json(data: dict, path: Path) -> Path:
 
 
 def write_outputs(result, out_dir: Path, settings=None) -> list[Path]:
-    """findings.csv, findings.jsonl and summary.json, then the reports (which read only these)."""
+    """findings.csv, findings.jsonl, fixlist.csv and summary.json, then the reports (which read only
+    these)."""
+    from .fixlist import FIXLIST_COLUMNS, empty_fixlist
     out_dir = Path(out_dir)
+    fixlist = getattr(result, "fixlist", None)
+    fixlist = empty_fixlist() if fixlist is None else fixlist
     written = [
         write_findings_csv(result.findings, out_dir / "findings.csv"),
         write_findings_jsonl(result.findings, out_dir / "findings.jsonl"),
+        atomic_write(out_dir / "fixlist.csv", lambda fh: fixlist[list(FIXLIST_COLUMNS)].to_csv(fh, index=False)),
         write_json(result.summary, out_dir / "summary.json"),
     ]
     import reports
-    written += reports.write_reports(result.findings, result.summary, out_dir, settings)
+    written += reports.write_reports(result.findings, result.summary, out_dir, settings, fixlist=fixlist)
     return written

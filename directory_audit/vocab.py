@@ -49,9 +49,17 @@ for _t, _words in {
         PROVIDER_TYPE_VALUES[_w] = _t
 
 
-# Values that parse as language tags (Yes = Yendang 'yes') but are answers, not languages.
-NOT_LANGUAGES = {"yes", "y", "no", "n", "none", "na", "n/a", "other", "unknown", "tbd", "true", "false",
-                 "null", "nil", "all", "various", "interpreter", "interpreter available", "see office", "-"}
+# Values that parse as language tags (Yes = Yendang 'yes', Bilingual = Bilin 'byn', Multilingual =
+# 'mul') but are answers, not languages: they do not say which language a patient will be served in.
+NOT_LANGUAGES = {"yes", "y", "no", "n", "none", "na", "n/a", "other", "others", "unknown", "tbd", "true", "false",
+                 "null", "nil", "all", "all languages", "various", "various languages", "multiple",
+                 "multiple languages", "many", "bilingual", "multilingual", "multi-lingual", "bi-lingual",
+                 "interpreter", "interpreters", "interpreter available", "interpreters available",
+                 "interpreter services", "interpreter services available", "translation", "translator",
+                 "translation services", "language line", "languageline", "see office", "call office",
+                 "ask", "any", "foreign", "foreign language", "-"}
+#: Tags that are no language a person speaks: multiple, undetermined, no linguistic content, uncoded.
+NON_LANGUAGE_TAGS = {"mul", "und", "zxx", "mis"}
 
 # Spellings langcodes does not know, and abbreviations whose ISO 639-3 meaning is not what US
 # directories mean ('ASL' is American Sign Language, not Asilulu).
@@ -94,7 +102,8 @@ def language_tag(value: str) -> str | None:
         return language_tag(inner.group(2)) or language_tag(inner.group(1))
     for candidate in (text, _fold(text)):
         try:
-            return langcodes.find(candidate).to_tag()
+            tag = langcodes.find(candidate).to_tag()
+            return None if tag in NON_LANGUAGE_TAGS else tag
         except (LookupError, UnicodeDecodeError, SystemError):   # language_data trie fails on some byte prefixes
             pass
     if _CODE_FORM.match(key):
@@ -102,7 +111,8 @@ def language_tag(value: str) -> str | None:
             lang = langcodes.Language.get(key)
         except (langcodes.LanguageTagError, ValueError):
             return None
-        if lang.is_valid() and lang.language and lang.language_name() != lang.language:
+        if lang.is_valid() and lang.language and lang.language_name() != lang.language \
+                and lang.language not in NON_LANGUAGE_TAGS:
             return langcodes.standardize_tag(key)
     return None
 
@@ -120,6 +130,25 @@ def language_name(tag: str) -> str:
         return langcodes.Language.get(tag).display_name()
     except (langcodes.LanguageTagError, ValueError):
         return tag
+
+
+#: Words that fill a field without saying anything (folded: lower case, no spaces or punctuation):
+#: placeholders (``checks/placeholders.py``). normalize gives a street that is one of them no location
+#: key, so "N/A" streets are not grouped as one crowded address or one duplicate location.
+NOTHING_WORDS = frozenset({
+    "null", "nil", "none", "na", "n/a", "nav", "notavailable", "notapplicable", "unknown", "unk", "tbd", "tba",
+    "pending", "xxx", "xx", "x", "0", "00", "000", "blank", "empty", "missing", "notprovided", "nodata",
+    "test", "undefined", "nan", "unavailable", "addressunknown", "noaddress", "nophone", "seeabove",
+    "various", "multiple", "-", "--", "?", "??", "...",
+})
+_FOLD_NOTHING = re.compile(r"[\s.,_'\"()\[\]]+")
+
+
+def nothing_mask(values) -> "np.ndarray":
+    """Whether each value (a pandas Series of text) is a word that says nothing, or only punctuation."""
+    import numpy as np
+    folded = values.astype(str).str.lower().str.replace(_FOLD_NOTHING, "", regex=True)
+    return (folded.isin(NOTHING_WORDS) | (folded == "")).to_numpy(dtype=bool)
 
 
 TAXONOMY_CODE = re.compile(r"^[0-9]{3}[0-9A-Z]{6}X$")

@@ -22,6 +22,10 @@ REPORT_VERSION = 1
 #: Findings embedded in the HTML table; the rest are in findings.csv, which the report links.
 TOP_N = 2000
 EXAMPLES_PER_ITEM = 5
+#: Fix-list rows shown in the reports; fixlist.csv has them all.
+FIXLIST_TOP_N = 100
+FIXLIST_SHOWN = ("priority", "action", "npi", "name", "type", "accepting", "locations_concerned", "findings",
+                 "priority_reason")
 SEVERITIES = ("error", "warning", "info")
 TABLE_COLUMNS = ("severity", "factor_item", "check_id", "record_id", "npi", "provider_name", "field",
                  "observed", "expected", "message")
@@ -65,8 +69,21 @@ def _examples(ordered: pd.DataFrame) -> dict[str, list[dict[str, str]]]:
     return out
 
 
+def _fix_list(fixlist: pd.DataFrame | None, summary: dict[str, Any]) -> dict[str, Any]:
+    """The fix list's counts (from the summary) and its first FIXLIST_TOP_N rows, already in order."""
+    from directory_audit.fixlist import ACTIONS, FIXLIST_COLUMNS
+    counts = summary.get("fixlist") or {}
+    frame = fixlist if fixlist is not None else pd.DataFrame(columns=list(FIXLIST_COLUMNS))
+    top = frame.head(FIXLIST_TOP_N)
+    return {"file": "fixlist.csv", "total": int(counts.get("providers", len(frame))),
+            "by_action": {a: int((counts.get("by_action") or {}).get(a, 0)) for a in ACTIONS},
+            "by_priority": {p: int((counts.get("by_priority") or {}).get(p, 0)) for p in ("1", "2", "3")},
+            "columns": list(FIXLIST_SHOWN), "embedded": int(len(top)),
+            "rows": _records(top, FIXLIST_SHOWN) if len(top) else []}
+
+
 def build(findings: pd.DataFrame, summary: dict[str, Any], narrative: Narrative | None = None,
-          top_n: int = TOP_N) -> dict[str, Any]:
+          top_n: int = TOP_N, fixlist: pd.DataFrame | None = None) -> dict[str, Any]:
     """The report as plain JSON-ready data (``report.json``)."""
     narrative = narrative or Narrative()
     settings = summary.get("settings") or {}
@@ -153,6 +170,7 @@ def build(findings: pd.DataFrame, summary: dict[str, Any], narrative: Narrative 
             "total": int(len(findings)), "embedded": int(len(top)), "columns": list(TABLE_COLUMNS),
             "full_files": ["findings.csv", "findings.jsonl"], "rows": _records(top, TABLE_COLUMNS),
         },
+        "fix_list": _fix_list(fixlist, summary),
         "narrative": {"file": str(narrative.path) if narrative.path else None, "insurer": narrative.insurer,
                       "items": answer_summary(narrative)},
         "history": history_view(summary.get("history")),

@@ -8,7 +8,8 @@ Data part (items whose evidence the directory's data can give):
   * **not measured**: no check of the item ran to completion and no metric of the item was produced
     (the checks were not selected, were skipped for want of a reference file, or crashed), or no row
     was audited.
-  * **not evidenced**: error findings amount to at least ``NOT_EVIDENCED_ERROR_SHARE`` (10%) of the
+  * **not evidenced**: the directory publishes no value of a field the item rests on at all
+    (``SOURCE_GAPS``: no language, no accepting flag, no last-updated date anywhere), or error findings amount to at least ``NOT_EVIDENCED_ERROR_SHARE`` (10%) of the
     provider-location rows audited: the data contradicts the item for a large part of the directory.
   * **needs attention**: error findings above ``ATTENTION_ERROR_SHARE`` (1%) of rows, or warning
     findings above ``ATTENTION_WARNING_SHARE`` (5%) of rows, or a check of the item crashed, or the
@@ -50,6 +51,16 @@ STATUS_MEANING = {
     NOT_EVIDENCED: "nothing measured the item, or errors cover a large part of the directory",
 }
 
+#: Source-level gaps: a check that finds the directory publishes no value of a field at all, and the
+#: items that field evidences. Such a gap is one finding, far below any share of rows, yet the item
+#: cannot be evidenced by a directory that says nothing: the item is *not evidenced*.
+SOURCE_GAPS = {
+    "language.none_published": (("T2.iv",), "the directory publishes no language information"),
+    "open_practice.none_published": (("T1.iii", "T2.v"), "the directory publishes no accepting-new-patients "
+                                                           "information"),
+    "update.none_published": (("T1.ii",), "the directory publishes no last-updated dates"),
+}
+
 ATTENTION_ERROR_SHARE = 0.01
 ATTENTION_WARNING_SHARE = 0.05
 NOT_EVIDENCED_ERROR_SHARE = 0.10
@@ -58,7 +69,8 @@ REQUIRED_UPDATE_DAYS = 31
 
 RULE_TEXT = (
     f"Data part: not measured when no check of the item ran and no metric was produced; not evidenced when "
-    f"error findings reach {NOT_EVIDENCED_ERROR_SHARE:.0%} of rows audited; needs attention when error findings "
+    f"the directory publishes no value at all of a field the item rests on (languages for T2.iv, accepting "
+    f"flags for T1.iii and T2.v, last-updated dates for T1.ii), or when error findings reach {NOT_EVIDENCED_ERROR_SHARE:.0%} of rows audited; needs attention when error findings "
     f"exceed {ATTENTION_ERROR_SHARE:.0%} of rows, warning findings exceed {ATTENTION_WARNING_SHARE:.0%} of rows, "
     f"a check of the item crashed, or the narrative contradicts the data; evidenced otherwise.",
     "Narrative part: supplied when every required question of the item is answered in the narrative file, "
@@ -137,6 +149,8 @@ def item_status(item: Any, entry: dict[str, Any], summary: dict[str, Any], narra
     reasons: list[str] = []
     found, notes = contradictions(item.id, metrics, narrative)
 
+    by_check = summary.get("findings_by_check") or {}
+    gaps = [(cid, why) for cid, (items, why) in SOURCE_GAPS.items() if item.id in items and by_check.get(cid)]
     data_status = None
     if has_data:
         err_share, warn_share = _share(errors, rows), _share(warnings, rows)
@@ -144,6 +158,9 @@ def item_status(item: Any, entry: dict[str, Any], summary: dict[str, Any], narra
             data_status = "not measured"
             why = "no row was audited" if rows == 0 else "no check of this item ran and no metric was produced"
             reasons.append(f"Data: {why}.")
+        elif gaps:
+            data_status = NOT_EVIDENCED
+            reasons.extend(f"Data: {why} (check {cid})." for cid, why in gaps)
         elif err_share >= NOT_EVIDENCED_ERROR_SHARE:
             data_status = NOT_EVIDENCED
             reasons.append(f"Data: {errors:,} error findings on {rows:,} rows ({err_share:.1%}), at or above "

@@ -11,8 +11,9 @@ FACILITY = {"provider_type": "Facility", "first_name": None, "last_name": None, 
             "npi": "1003000126"}
 
 FIRES = [
-    ("language.missing", [{"languages": None}], [("t.csv:2", "")]),
-    ("language.missing", [{"languages": None}, {"languages": None, "zip": "97205"}], [("t.csv:2", ""), ("t.csv:3", "")]),
+    ("language.missing", [{"languages": None}, {"languages": "Spanish", "npi": None, "first_name": "Ana"}], [("t.csv:2", "")]),
+    ("language.none_published", [{"languages": None}, {"languages": None, "zip": "97205"}], [("t.csv", "")]),
+    ("language.missing", [{"languages": None}, {"languages": None, "zip": "97205"}, {"languages": "Spanish", "npi": None, "first_name": "Ana"}], [("t.csv:2", ""), ("t.csv:3", "")]),
     ("language.not_a_language", [{"languages": "N/A"}], [("t.csv:2", "N/A")]),
     ("language.not_a_language", [{"languages": "Yes"}], [("t.csv:2", "Yes")]),
     ("language.not_a_language", [{"languages": "Elvish"}], [("t.csv:2", "Elvish")]),
@@ -34,6 +35,9 @@ def test_check_fires(check_id, rows, expected):
 
 SILENT = [
     ("language.missing", [{"languages": "English"}]),
+    ("language.missing", [{"languages": None}, {"languages": None, "zip": "97205"}]),   # none published: one source finding
+    ("language.none_published", [{"languages": None}, {"languages": "Spanish", "npi": None, "first_name": "Ana"}]),
+    ("language.none_published", [FACILITY | {"languages": None}]),                  # nobody needs one
     ("language.missing", [FACILITY | {"languages": None}]),                         # facilities exempt
     # One provider with languages on one row of two is not missing them.
     ("language.missing", [{"languages": "Spanish"}, {"languages": None, "zip": "97205"}]),
@@ -99,4 +103,5 @@ def test_checks_are_listed_with_their_factor_item():
     cat = load_catalogue()
     assert {k: (cat[k].factor, cat[k].severity.value) for k in cat if k.startswith("language.")} == {
         "language.missing": ("T2.iv", "warning"), "language.not_a_language": ("T2.iv", "error"),
+        "language.none_published": ("T2.iv", "error"),
         "language.ambiguous": ("T2.iv", "info")}

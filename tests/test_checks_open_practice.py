@@ -10,8 +10,9 @@ from directory_audit.registry import METRICS, load_catalogue
 from tests.test_checks_locations import findings, table
 
 FIRES = [
-    ("open_practice.flag_missing", [{"accepting_status": None}], [("t.csv:2", "accepting_status", "")]),
-    ("open_practice.flag_missing", [{"accepting_status": "  "}], [("t.csv:2", "accepting_status", "")]),
+    ("open_practice.flag_missing", [{"accepting_status": None}, {"accepting_status": "Yes", "zip": "97205"}], [("t.csv:2", "accepting_status", "")]),
+    ("open_practice.flag_missing", [{"accepting_status": "  "}, {"accepting_status": "No", "zip": "97205"}], [("t.csv:2", "accepting_status", "")]),
+    ("open_practice.none_published", [{"accepting_status": None}, {"accepting_status": "", "zip": "97205"}], [("t.csv", "accepting_status", "")]),
     ("open_practice.flag_unrecognized", [{"accepting_status": "Maybe"}], [("t.csv:2", "accepting_status", "Maybe")]),
     ("open_practice.flag_unrecognized", [{"accepting_status": "TBD"}], [("t.csv:2", "accepting_status", "TBD")]),
     ("open_practice.flag_unrecognized", [{"accepting_status": None, "provider_accepting_status": "call us"}],
@@ -105,6 +106,7 @@ def test_checks_are_listed_with_their_factor_item():
     cat = load_catalogue()
     assert {k: (cat[k].factor, cat[k].severity.value) for k in cat if k.startswith("open_practice.")} == {
         "open_practice.flag_missing": ("T2.v", "error"),
+        "open_practice.none_published": ("T2.v", "error"),
         "open_practice.flag_unrecognized": ("T1.iii", "error"),
         "open_practice.conflicting": ("T1.iii", "error"),
         "open_practice.some_locations_without_detail": ("T2.v", "warning"),

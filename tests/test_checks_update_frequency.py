@@ -9,7 +9,8 @@ from directory_audit.registry import METRICS, load_catalogue
 from tests.test_checks_locations import findings, table
 
 FIRES = [
-    ("update.last_updated_missing", [{"last_updated": None}], {}, [("t.csv:2", "")]),
+    ("update.last_updated_missing", [{"last_updated": None}, {"last_updated": "2026-10-01", "zip": "97205"}], {}, [("t.csv:2", "")]),
+    ("update.none_published", [{"last_updated": None}, {"last_updated": " ", "zip": "97205"}], {}, [("t.csv", "")]),
     ("update.last_updated_unparseable", [{"last_updated": "13/45/2026"}], {}, [("t.csv:2", "13/45/2026")]),
     ("update.last_updated_unparseable", [{"last_updated": "sometime 2025"}], {}, [("t.csv:2", "sometime 2025")]),
     ("update.last_updated_unparseable", [{"last_updated": "2026-02-30"}], {}, [("t.csv:2", "2026-02-30")]),
@@ -27,7 +28,11 @@ def test_check_fires(check_id, rows, settings, expected):
     assert flatten(findings(check_id, *rows, **settings), ["record_id", "observed"]) == expected
 
 
-SILENT = [("update.last_updated_missing", [{"last_updated": "2026-10-01"}], {})] + [
+SILENT = [("update.last_updated_missing", [{"last_updated": "2026-10-01"}], {}),
+          ("update.last_updated_missing", [{"last_updated": None}], {}),       # none published: one source finding
+          ("update.none_published", [{"last_updated": None}, {"last_updated": "2026-10-01", "zip": "97205"}], {}),
+          ("update.stale", [{"last_updated": "1900-01-01"}], {}),              # a placeholder, not a stale record
+          ("update.stale", [{"last_updated": "2013-12-31"}], {})] + [
     ("update.last_updated_unparseable", [{"last_updated": value}], {})
     for value in ("2026-10-01", "10/01/2026", "10/01/26", "Oct 1, 2026", "2026-10-01T12:30:00-07:00", "20261001")
 ] + [
@@ -82,4 +87,5 @@ def test_checks_are_listed_with_their_factor_item():
     assert {k: (cat[k].factor, cat[k].severity.value) for k in cat if k.startswith("update.")} == {
         "update.last_updated_missing": ("T1.ii", "error"), "update.last_updated_unparseable": ("T1.ii", "error"),
         "update.last_updated_future": ("T1.ii", "error"), "update.stale": ("T1.ii", "warning"),
-        "update.generation_stamp": ("T1.ii", "warning"), "update.measured_frequency": ("T1.ii", "warning")}
+        "update.generation_stamp": ("T1.ii", "warning"), "update.measured_frequency": ("T1.ii", "warning"),
+        "update.none_published": ("T1.ii", "error")}

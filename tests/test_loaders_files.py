@@ -159,3 +159,34 @@ def test_street_only_address_column_still_needs_city_state_zip(tmp_path, s):
     p.write_text("NPI,Provider Name,Address\n1234567893,Jane Doe,2801 N Gantenbein Ave\n")
     with pytest.raises(ColumnMappingError, match="a city, a state, a ZIP code"):
         load(str(p), s)
+
+
+NPPES_DIR = __import__("pathlib").Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "nppes"
+
+
+@pytest.mark.parametrize("name", ["nppes-practitioner-sample-ct-2018.csv", "nppes-organization-sample-ct.csv"])
+def test_nppes_extracts_map_without_a_mapping_file(name, s):
+    path = NPPES_DIR / name
+    if not path.exists():
+        pytest.skip("shared NPPES samples not present")
+    res = load(str(path), s)
+    cols = res.metadata["columns"]
+    assert cols["address_line1"] == ["Provider First Line Business Practice Location Address"]
+    assert cols["phone"] == ["Provider Business Practice Location Address Telephone Number"]
+    assert cols["facility_name"] == ["Provider Organization Name (Legal Business Name)"]
+    assert cols["last_name"] == ["Provider Last Name (Legal Name)"]
+    assert cols["npi_entity_type"] == ["Entity Type Code"]
+    assert cols["specialties"] == [f"Healthcare Provider Taxonomy Code_{i}" for i in range(1, 16)]
+    # the mailing address is where letters go, never a practice location
+    assert not any("Mailing" in h for hs in cols.values() for h in hs)
+    first = res.frame.iloc[0]
+    assert first["zip"] and first["city"] and first["npi"]
+
+
+@pytest.mark.parametrize("header,field", [
+    ("Provider Last Name (Legal Name)", "last_name"), ("Healthcare Provider Taxonomy Code_12", "specialties"),
+    ("Provider Business Mailing Address City Name", None), ("Provider Other Last Name", None),
+    ("Healthcare Provider Primary Taxonomy Switch_1", None),
+])
+def test_nppes_header_spellings(header, field):
+    assert match_header(header) == field

@@ -71,6 +71,31 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
                      "datelastverified", "lastmodified", "updatedate", "dateupdated", "verificationdate",
                      "lastverifiedon", "datelastmodified", "recordupdated", "asof", "asofdate"),
 }
+#: The CMS NPPES NPI file's own column names (its monthly full file and every extract of it), matched
+#: exactly: an NPPES extract audits without a mapping file. Only the *practice location* columns map;
+#: the "Business Mailing Address" columns are where NPPES sends letters, not where patients go, and
+#: stay unmapped. Every "Healthcare Provider Taxonomy Code_N" (1-15) feeds ``specialties``
+#: (``NPPES_TAXONOMY``), joined in column order.
+NPPES_HEADERS: dict[str, str] = {
+    "Provider Organization Name (Legal Business Name)": "facility_name",
+    "Provider Last Name (Legal Name)": "last_name",
+    "Provider First Name": "first_name",
+    "Provider Middle Name": "middle_name",
+    "Provider Name Prefix Text": "prefix",
+    "Provider Credential Text": "suffix",
+    "Provider Gender Code": "gender",
+    "Provider First Line Business Practice Location Address": "address_line1",
+    "Provider Second Line Business Practice Location Address": "address_line2",
+    "Provider Business Practice Location Address City Name": "city",
+    "Provider Business Practice Location Address State Name": "state",
+    "Provider Business Practice Location Address Postal Code": "zip",
+    "Provider Business Practice Location Address Telephone Number": "phone",
+    "Last Update Date": "last_updated",
+    "Entity Type Code": "npi_entity_type",
+    "NPI": "npi",
+}
+NPPES_TAXONOMY = re.compile(r"^healthcareprovidertaxonomycode\d{1,2}$")
+
 # Words that prefix a column name without changing its meaning ("Provider NPI", "Practice City").
 _NOISE_PREFIXES = ("provider", "practice", "office", "location", "practitioner", "primary", "service")
 
@@ -89,8 +114,15 @@ def header_key(header: str) -> str:
     return re.sub(r"[^a-z0-9]", "", str(header).lower())
 
 
+_NPPES_INDEX = {header_key(h): field for h, field in NPPES_HEADERS.items()}
+
+
 def match_header(header: str) -> str | None:
     key = header_key(header)
+    if key in _NPPES_INDEX:
+        return _NPPES_INDEX[key]
+    if NPPES_TAXONOMY.match(key):
+        return "specialties"
     if key in _SYNONYM_INDEX:
         return _SYNONYM_INDEX[key]
     for prefix in _NOISE_PREFIXES:

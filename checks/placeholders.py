@@ -1,0 +1,158 @@
+"""Placeholders: values a directory fills a field with when it has nothing real to put there.
+
+A placeholder is not a typo of a real value. Street "N/A", city "null", state "UN", ZIP 99999, phone
+000-000-0000 or 555-0123, last-updated 1900-01-01: each says *we do not know*, while looking like
+data. They are reported here, as placeholders, by field, and the checks that would otherwise
+mistake them for a wrong real value stay silent on them (``placeholder_mask``):
+
+* ``location.zip_unknown`` / ``location.zip_malformed`` on a placeholder ZIP;
+* ``location.zip_state_mismatch`` and ``location.outside_service_area`` on a placeholder state,
+  ``location.zip_city_mismatch`` on a placeholder city or ZIP;
+* ``location.phone_invalid`` on a placeholder phone;
+* ``update.stale`` on a placeholder date (a 1900 date is not a record last verified 126 years ago).
+
+How a value is decided to be a placeholder (case and punctuation ignored):
+
+* street, suite line, city: a word that says nothing (``NOTHING_WORDS``: null, N/A, unknown, TBD,
+  none, ...);
+* state: a nothing word, or any code that is no US state, territory or military post code
+  (``vocab.STATE_NAMES``' codes and AA/AE/AP), e.g. UN, XX, ZZ;
+* ZIP: a nothing word, or five of one digit (00000, 99999, 11111) that the USPS does not use
+  (44444 Newton Falls and 55555 Minneapolis are real and stay real);
+* phone: a nothing word; one digit repeated (000-000-0000, 999-999-9999); the counting run
+  123-456-7890; the reserved fictional 555-0100 to 555-0199; or fewer than 10 digits (a fragment
+  nobody can dial);
+* last-updated: a parsed date before ``earliest_date`` (default 2014-01-01: the directory update rules
+  (45 CFR 156.230, 42 CFR 438.10) date from 2014-2016, so an earlier "last verified" is a default
+  value or a record never maintained since). 1900-01-01 and 1970-01-01 fall under it.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from directory_audit import geo, vocab
+from directory_audit.findings import detail_json, violations
+from directory_audit.model import per_distinct, per_table
+from directory_audit.registry import check
+
+#: Words that fill a field without saying anything, folded (shared with normalize's location keys).
+NOTHING_WORDS = vocab.NOTHING_WORDS
+
+#: State codes that are real: the 50 states, DC, the territories, and the military post codes.
+VALID_STATES = frozenset(vocab.STATE_NAMES.values()) | {"AA", "AE", "AP", "FM", "MH", "PW", "UM"}
+
+#: The fields a placeholder is looked for in, with the canonical field each finding names.
+LOCATION_FIELDS = ("address_line1", "address_line2", "city", "state", "zip", "phone")
+
+
+def _nothing(values: pd.Series) -> np.ndarray:
+    return vocab.nothing_mask(values)
+
+
+def _state_placeholder(values: pd.Series) -> np.ndarray:
+    """Not a state: a nothing word, or a code (after normalize's reading of full names) that no US
+    state, territory or military post uses."""
+    code = values.astype(str).str.upper().str.strip(". ").map(lambda v: vocab.STATE_NAMES.get(v, v))
+    return _nothing(values) | ~code.isin(VALID_STATES).to_numpy(dtype=bool)
+
+
+def _zip_placeholder(values: pd.Series) -> np.ndarray:
+    digits = values.astype(str).str.strip().str.extract(r"^(\d{5})(?:[\s-]?\d{4})?$", expand=False)
+    repeated = digits.str.fullmatch(r"(\d)\1{4}").fillna(False).to_numpy(dtype=bool)
+    if repeated.any():
+        index = geo.zip_index()
+        repeated = repeated & np.array([not (isinstance(z, str) and z in index) for z in digits], dtype=bool)
+    return _nothing(values) | repeated
+
+
+def phone_digits(values: pd.Series) -> pd.Series:
+    """The digits of a phone as written, extension and a leading country code 1 dropped."""
+    body = values.astype(str).str.replace(r"(?i)\s*(?:ext\.?|extension|x|#)\s*\d{1,6}\s*$", "", regex=True)
+    digits = body.str.replace(r"\D+", "", regex=True)
+    return digits.where(~((digits.str.len() == 11) & digits.str.startswith("1")), digits.str.slice(1))
+
+
+def _phone_placeholder(values: pd.Series) -> np.ndarray:
+    digits = phone_digits(values)
+    repeated = digits.str.fullmatch(r"(\d)\1{9}").fillna(False)
+    counting = digits.isin({"1234567890", "0123456789"})
+    fictional = digits.str.fullmatch(r"\d{3}55501\d\d").fillna(False)
+    short = digits.str.len() < 10
+    return (_nothing(values) | (repeated | counting | fictional | short).to_numpy(dtype=bool))
+
+
+_REASONS = {
+    "address_line1": (_nothing, "a word that says nothing"),
+    "address_line2": (_nothing, "a word that says nothing"),
+    "city": (_nothing, "a word that says nothing"),
+    "state": (_state_placeholder, "no US state, territory or military post code"),
+    "zip": (_zip_placeholder, "a word that says nothing, or five of one digit the USPS does not use"),
+    "phone": (_phone_placeholder, "one digit repeated, 123-456-7890, a reserved 555-01xx number, a word, "
+                                  "or fewer than 10 digits"),
+}
+
+
+@per_table
+def placeholder_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per row, for each field of LOCATION_FIELDS, whether its raw value is a placeholder. Judged once
+    per distinct raw value; built once per table and shared with the checks that stay silent on
+    placeholders."""
+    out = {}
+    for field, (judge, _) in _REASONS.items():
+        raw = f"{field}_raw"
+        if raw not in rows.columns:
+            out[field] = np.zeros(len(rows), dtype=bool)
+            continue
+        out[field] = per_distinct(rows, raw, judge, missing=False).to_numpy(dtype=bool)
+    return pd.DataFrame(out, index=rows.index)
+
+
+def placeholder_mask(rows: pd.DataFrame, field: str) -> pd.Series:
+    """True where ``field``'s raw value is a placeholder (LOCATION_FIELDS, or ``last_updated`` with
+    the default earliest date)."""
+    if field == "last_updated":
+        return date_placeholder(rows)
+    return placeholder_table(rows)[field]
+
+
+def date_placeholder(rows: pd.DataFrame, earliest_date: str = "2014-01-01") -> pd.Series:
+    """A parsed last-updated date before ``earliest_date``."""
+    return rows["last_updated"].notna() & (rows["last_updated"] < pd.Timestamp(earliest_date))
+
+
+@check(id="placeholder.value", factor="T1.i", severity="error",
+       title="Placeholder instead of a location value",
+       message="{field} {observed!r} is a placeholder, not a value")
+def placeholder_value(rows: pd.DataFrame) -> pd.DataFrame:
+    """A practice-location field (street, suite line, city, state, ZIP, phone) filled with a value that
+    stands for "unknown": the public cannot find or call the office, yet the field looks filled. One
+    finding per field per row, the field named; the rule that matched in ``detail``. Other location
+    checks stay silent on these values, so each is reported once."""
+    table = placeholder_table(rows)
+    out = []
+    for field, (_, why) in _REASONS.items():     # a loop over six fields, not over rows
+        mask = table[field]
+        if not mask.any():
+            continue
+        detail = detail_json(pd.DataFrame({"rule": why}, index=rows.index[mask.to_numpy()]))
+        out.append(violations(rows, mask, field=field, expected=f"a real {field.replace('_', ' ')}",
+                              detail=detail))
+    if not out:
+        return violations(rows, pd.Series(False, index=rows.index), field="address_line1", expected="")
+    return pd.concat(out, ignore_index=True)
+
+
+@check(id="placeholder.last_updated", factor="T1.ii", severity="error",
+       title="Placeholder last-updated date",
+       message="last-updated date {observed!r} is a placeholder: {expected}")
+def placeholder_last_updated(rows: pd.DataFrame, earliest_date: str = "2014-01-01") -> pd.DataFrame:
+    """A last-updated date before ``earliest_date`` (default 2014-01-01, when the directory update
+    rules began): 1900-01-01, 1970-01-01 (epoch zero) and other defaults, or a record untouched since
+    before any rule asked for updates. It shows no verification at all, so it is reported as a
+    placeholder, not as a stale record (``update.stale`` skips it)."""
+    mask = date_placeholder(rows, earliest_date)
+    return violations(rows, mask, field="last_updated",
+                      expected=f"a real verification date (on or after {earliest_date})")

@@ -1,0 +1,100 @@
+"""Placeholders are reported as placeholders, by field, once; epoch dates parse; words that say
+nothing are no language; a field no row publishes is one source-level finding and leaves its
+factor item not evidenced."""
+import pandas as pd
+import pytest
+
+from directory_audit.normalize import _languages, parse_dates
+from reports.status import NOT_EVIDENCED
+from tests.test_checks_locations import findings
+
+FIRES = [
+    ("placeholder.value", [{"address_line1": "null"}], [("t.csv:2", "address_line1", "null")]),
+    ("placeholder.value", [{"address_line1": "N/A"}], [("t.csv:2", "address_line1", "N/A")]),
+    ("placeholder.value", [{"address_line1": "Unknown"}], [("t.csv:2", "address_line1", "Unknown")]),
+    ("placeholder.value", [{"address_line1": "TBD"}], [("t.csv:2", "address_line1", "TBD")]),
+    ("placeholder.value", [{"address_line1": "none"}], [("t.csv:2", "address_line1", "none")]),
+    ("placeholder.value", [{"city": "null"}], [("t.csv:2", "city", "null")]),
+    ("placeholder.value", [{"state": "UN"}], [("t.csv:2", "state", "UN")]),
+    ("placeholder.value", [{"state": "XX"}], [("t.csv:2", "state", "XX")]),
+    ("placeholder.value", [{"zip": "99999"}], [("t.csv:2", "zip", "99999")]),
+    ("placeholder.value", [{"zip": "00000-0000"}], [("t.csv:2", "zip", "00000-0000")]),
+    ("placeholder.value", [{"phone": "000-000-0000"}], [("t.csv:2", "phone", "000-000-0000")]),
+    ("placeholder.value", [{"phone": "(999) 999-9999"}], [("t.csv:2", "phone", "(999) 999-9999")]),
+    ("placeholder.value", [{"phone": "503-555-0142"}], [("t.csv:2", "phone", "503-555-0142")]),
+    ("placeholder.value", [{"phone": "123-456-7890"}], [("t.csv:2", "phone", "123-456-7890")]),
+    ("placeholder.value", [{"phone": "503-555-01"}], [("t.csv:2", "phone", "503-555-01")]),
+    ("placeholder.value", [{"phone": "call the office"}], [("t.csv:2", "phone", "call the office")]),
+    ("placeholder.value", [{"city": "null", "zip": "99999"}], [("t.csv:2", "city", "null"), ("t.csv:2", "zip", "99999")]),
+    ("placeholder.last_updated", [{"last_updated": "1900-01-01"}], [("t.csv:2", "last_updated", "1900-01-01")]),
+    ("placeholder.last_updated", [{"last_updated": "0"}], []),          # unreadable, not a date: another check
+    ("placeholder.last_updated", [{"last_updated": "2013-06-30"}], [("t.csv:2", "last_updated", "2013-06-30")]),
+    ("placeholder.last_updated", [{"last_updated": "1000000000000"}], [("t.csv:2", "last_updated", "1000000000000")]),
+]
+
+SILENT = [
+    ("placeholder.value", [{}]),
+    ("placeholder.value", [{"state": "Oregon"}]),
+    ("placeholder.value", [{"state": "PR", "city": "San Juan", "zip": "00901"}]),   # a territory
+    ("placeholder.value", [{"zip": "44444"}]),          # Newton Falls OH: real, though five of one digit
+    ("placeholder.value", [{"phone": "(503) 494-8311 ext. 5"}]),
+    ("placeholder.value", [{"phone": "1-503-494-8311"}]),
+    ("placeholder.value", [{"phone": "503-555-1212"}]),   # directory assistance, not the fictional block
+    ("placeholder.value", [{"phone": None}]),             # missing is location.phone_missing
+    ("placeholder.value", [{"address_line1": "1 Nonesuch Rd"}]),
+    ("placeholder.value", [{"address_line2": None}]),
+    ("placeholder.last_updated", [{"last_updated": "2026-10-01"}]),
+    ("placeholder.last_updated", [{"last_updated": "2014-01-01"}]),
+    ("placeholder.last_updated", [{"last_updated": "1707795660000"}]),   # epoch ms: 2024-02-13
+]
+
+
+@pytest.mark.parametrize("check_id,rows,expected", FIRES, ids=[f"{c[0]}-{i}" for i, c in enumerate(FIRES)])
+def test_placeholder_fires(check_id, rows, expected):
+    got = findings(check_id, *rows)
+    assert sorted(tuple(r) for r in got[["record_id", "field", "observed"]].itertuples(index=False)) == expected
+    assert all(got["detail"] != "") or check_id == "placeholder.last_updated"
+
+
+@pytest.mark.parametrize("check_id,rows", SILENT, ids=[f"{c[0]}-{i}" for i, c in enumerate(SILENT)])
+def test_placeholder_silent(check_id, rows):
+    assert findings(check_id, *rows).empty
+
+
+def test_the_earliest_plausible_date_is_a_setting():
+    assert findings("placeholder.last_updated", {"last_updated": "2015-06-30"}, options={"earliest_date": "2016-01-01"}) \
+        .shape[0] == 1
+
+
+def test_epoch_milliseconds_parse_as_dates():
+    got = parse_dates(pd.Series(["1707795660000", "20240213", "5035550142", "12345", None], dtype=object))
+    assert [None if pd.isna(d) else d.date().isoformat() for d in got] == \
+        ["2024-02-13", "2024-02-13", None, None, None]
+
+
+@pytest.mark.parametrize("value", ["Bilingual", "Interpreter available", "Other", "Multiple", "Yes", "None",
+                                   "Multilingual", "Interpreter Services", "All languages"])
+def test_words_that_say_nothing_are_no_language(value):
+    tags, bad = _languages(value)
+    assert tags is None and bad == value
+
+
+def test_a_language_beside_a_word_that_says_nothing_is_kept():
+    assert _languages("Spanish; Bilingual") == ("es", "Bilingual")
+
+
+def test_a_directory_without_languages_is_not_evidenced_for_t2_iv(tmp_path):
+    from directory_audit import audit, load_settings
+    src = tmp_path / "d.csv"
+    src.write_text("NPI,First Name,Last Name,Specialty,Address,City,State,Zip,Phone,Accepting New Patients,Last Updated\n"
+                   + "".join(f"{n},Ann{i},Lee{i},Family Medicine,{100 + i} SW Main St,Portland,OR,97204,503-494-8311,Yes,"
+                             f"2026-10-01\n" for i, n in enumerate(["1234567893", "1245319599"])), encoding="utf-8")
+    result = audit(str(src), load_settings(as_of="2026-11-01"))
+    f = result.findings
+    assert f.loc[f["check_id"] == "language.none_published", "record_id"].tolist() == [str(src)]
+    assert (f["check_id"] == "language.missing").sum() == 0
+    import reports
+    report = reports.build(f, result.summary)
+    assert report["items"]["T2.iv"]["status"] == NOT_EVIDENCED
+    assert "publishes no language information" in " ".join(report["items"]["T2.iv"]["reasons"])
+    assert report["items"]["T2.v"]["status"] != NOT_EVIDENCED
