@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__
+from . import __version__, provider_types
 from .factors import FACTOR_ITEMS
 from .findings import Severity
 from .loaders import LoadResult, load
@@ -74,7 +74,10 @@ def audit(source: str, settings: Settings, format: str = "auto", progress: Progr
     loaded = dataclasses.replace(loaded, frame=loaded.frame.iloc[0:0])
 
     t = time.perf_counter()
-    context = AuditContext(settings=settings, reference=load_reference(settings, table["npi"]),
+    reference = load_reference(settings, table["npi"])
+    # NPPES knows each NPI's entity type: it settles the listings whose own evidence left it open
+    provider_types.refine_with_nppes(table, reference.get("nppes"))
+    context = AuditContext(settings=settings, reference=reference,
                            load_problems=loaded.problems, load_metadata=loaded.metadata)
     stages["reference"] = time.perf_counter() - t
     specs = select(catalogue, settings.selected_checks, settings.disabled_checks)
@@ -118,6 +121,7 @@ def build_summary(source, loaded, table, result, settings, catalogue, specs, sta
         "settings": settings.describe(),
         "rows_audited": int(len(table)),
         "providers_audited": count_distinct(key_codes(table, "provider_key")),
+        "providers_by_type": provider_types.providers_by_type(table),
         "records_unreadable": int(len(loaded.problems)),
         "findings_total": int(len(f)),
         "findings_by_severity": {s.value: by_severity.get(s.value, 0) for s in Severity},

@@ -12,7 +12,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-from . import vocab
+from . import provider_types, vocab
 from .model import MULTI_SEP, RAW_FIELDS, SOURCE_COLUMNS, first_rows, group_codes
 
 # Separators directories use inside one cell. Languages also split on '/' and ' and ';
@@ -192,12 +192,16 @@ def normalize(raw: pd.DataFrame, factors: dict | None = None) -> pd.DataFrame:
     out["npi"] = npi.spread()
     out["npi_entity_type"] = coded["npi_entity_type"].apply(lambda s: s.str.extract(r"([12])", expand=False))
 
-    # Names: parts when given, else parsed from one full-name cell.
+    # Provider type from every signal (provider_types.RULES), before any name is parsed: a one-cell
+    # name that is an organisation's ('PINNACLE DERMATOLOGY') must not become first and last name.
     names = ("prefix", "first_name", "middle_name", "last_name", "suffix")
     parts = {k: f[k] for k in names}
     shared.update({k: coded[k] for k in names})
     full = f["name"]
-    need = full.notna() & parts["last_name"].isna() & parts["first_name"].isna()
+    types = provider_types.classify(coded["provider_type"], out["npi_entity_type"], f["first_name"], f["last_name"],
+                                    full, coded["suffix"], coded["facility_name"])
+    person_like = types["provider_type"].isin(["individual", "unknown"])
+    need = full.notna() & parts["last_name"].isna() & parts["first_name"].isna() & person_like
     if need.any():
         parsed = _parse_full_names(full[need])
         for k in names:
@@ -207,16 +211,15 @@ def normalize(raw: pd.DataFrame, factors: dict | None = None) -> pd.DataFrame:
     for k, v in parts.items():
         out[k] = v
 
-    ptype = coded["provider_type"].map(lambda v: vocab.PROVIDER_TYPE_VALUES.get(v.strip().lower().strip(".")))
-    has_person = out["last_name"].notna() | out["first_name"].notna()
+    # An organisation named only in the name cell or the last-name field carries that name as its
+    # facility/group name.
     facility_name = f["facility_name"]
-    # A one-cell name with no person parts and a facility-type row is the facility's name.
-    from_full = facility_name.isna() & (ptype == "facility") & full.notna() & ~has_person
-    if from_full.any():
-        facility_name = facility_name.where(~from_full, full)
+    named_elsewhere = facility_name.isna() & types["organization_name"].notna()
+    if named_elsewhere.any():
+        facility_name = facility_name.where(~named_elsewhere, types["organization_name"])
     out["facility_name"] = facility_name
-    inferred = np.where(has_person, "individual", np.where(facility_name.notna(), "facility", "unknown"))
-    out["provider_type"] = ptype.where(ptype.notna(), pd.Series(inferred, index=index)).astype("object")
+    out["provider_type"] = types["provider_type"]
+    out["provider_type_basis"] = types["provider_type_basis"]
     out["display_name"] = _display_names(out)
     out["gender"] = f["gender"]
     shared["gender"] = coded["gender"]
@@ -360,7 +363,7 @@ def _display_names(out: pd.DataFrame) -> pd.Series:
     suffix = _arrow_text(out["suffix"])
     person = pc.if_else(pc.is_null(suffix), person, pc.binary_join_element_wise(person, suffix, ", "))
     facility = _arrow_text(out["facility_name"])
-    is_facility = pa.array((out["provider_type"] == "facility").to_numpy(dtype=bool))
+    is_facility = pa.array(out["provider_type"].isin(["facility", "group"]).to_numpy(dtype=bool))
     name = pc.if_else(pc.equal(person, ""), facility, person)
     name = pc.if_else(pc.and_(is_facility, pc.is_valid(facility)), facility, name)
     name = pc.if_else(pc.equal(name, ""), pa.scalar(None, pa.string()), name)

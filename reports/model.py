@@ -125,6 +125,8 @@ def build(findings: pd.DataFrame, summary: dict[str, Any], narrative: Narrative 
             "service_area_states": settings.get("service_area_states", []),
             "rows_audited": int(summary.get("rows_audited", 0)),
             "providers_audited": int(summary.get("providers_audited", 0)),
+            "providers_by_type": {t: int((summary.get("providers_by_type") or {}).get(t, 0))
+                                  for t in ("individual", "group", "facility", "unknown")},
             "records_unreadable": int(summary.get("records_unreadable", 0)),
             "findings_total": int(summary.get("findings_total", 0)),
             "findings_by_severity": {s: int((summary.get("findings_by_severity") or {}).get(s, 0)) for s in SEVERITIES},
