@@ -90,9 +90,10 @@ RULES: tuple[tuple[str, str, str], ...] = (
     ("npi_entity_type", "the NPI entity type the directory declares (1 person, 2 organisation)",
      "individual, or facility/group by the facility column"),
     ("facility_column", "only the facility/group column names the listing", "facility"),
-    ("surname_alone", "a one-word last name with no first name, or one starting with a surname particle "
-     "(DE LA CRUZ)", "individual"),
-    ("name_without_first_name", "a name of several words and no first name", "group"),
+    ("surname_alone", "a last name starting with a surname particle (DE LA CRUZ) and no first name",
+     "individual"),
+    ("name_without_first_name", "a last name and no first name, no credentials: real scraped directories put "
+     "organisations there (HRDI, CARITAS, UCAN)", "group"),
     ("nppes_entity_type", "with --nppes: the NPPES entity type of the listed NPI, for listings the rules "
      "above leave open or decide only from the name's shape", "individual, or facility/group by the words"),
     ("unknown", "nothing above applies (a one-word name, no type, no NPI entity type)", "unknown"),
@@ -216,8 +217,8 @@ def classify(declared: pd.Series, entity_type: pd.Series, first_name: pd.Series,
         ("npi_entity_type", (ent == "1") | (ent == "2"),
          np.where(ent == "1", "individual", fkind_or(np.where(has_facility, "facility", "group")))),
         ("facility_column", from_facility_column, fkind_or("facility")),
-        ("surname_alone", has_last & ~has_first & ((words == 1) | particle), individual),
-        ("name_without_first_name", has_last & ~has_first & (words >= 2),
+        ("surname_alone", has_last & ~has_first & particle, individual),
+        ("name_without_first_name", has_last & ~has_first,
          np.full(n, "group", dtype=object)),
     ]
     assert [t[0] for t in table] == [r[0] for r in RULES][:len(table)]

@@ -34,7 +34,8 @@ CASES = [
     ((N, N, N, N, "Smith, John A, MD", N, N), ("individual", "credentials")),
     ((N, N, "John", "Smith", N, "Jr", N), ("individual", "person_name")),
     ((N, N, N, N, "Jane Doe", N, N), ("individual", "person_name")),
-    ((N, N, N, "GARCIA", N, N, N), ("individual", "surname_alone")),
+    ((N, N, N, "CARITAS", N, N, N), ("group", "name_without_first_name")),
+    ((N, N, N, "GARCIA", N, "MD", N), ("individual", "credentials")),
     ((N, N, N, "DE LA CRUZ", N, N, N), ("individual", "surname_alone")),
     # NPI entity type, the facility column, a multi-word name without a first name
     ((N, "2", N, N, "ACME", N, N), ("group", "npi_entity_type")),
@@ -91,10 +92,11 @@ def test_normalize_does_not_split_an_organisation_name_into_first_and_last():
 def test_nppes_entity_type_settles_only_what_the_directory_left_open():
     table = normalize(_raw([{"npi": "1234567893", "last_name": "BRIGHT SMILES"},        # weak: a name's shape
                             {"npi": "1234567893", "first_name": "Ann", "last_name": "Lee"},  # a person: stays
-                            {"npi": "1245319599", "last_name": "KIM"}]))
-    nppes = pd.DataFrame({"npi": ["1234567893", "1245319599"], "entity_type": ["2", "2"]})
-    pt.refine_with_nppes(table, nppes)
+                            {"npi": "1245319599", "last_name": "KIM"}]))   # no first name: weak
     assert list(table["provider_type"]) == ["group", "individual", "group"]
+    nppes = pd.DataFrame({"npi": ["1234567893", "1245319599"], "entity_type": ["2", "1"]})
+    pt.refine_with_nppes(table, nppes)
+    assert list(table["provider_type"]) == ["group", "individual", "individual"]
     assert list(table["provider_type_basis"]) == ["nppes_entity_type", "person_name", "nppes_entity_type"]
 
 
