@@ -66,7 +66,8 @@ def audit(source: str, settings: Settings, format: str = "auto", progress: Progr
     t = time.perf_counter()
     with progress.task("normalizing"):
         factors: dict = {}
-        table = normalize(loaded.frame, factors=factors)
+        rows_read = len(loaded.frame)
+        table = normalize(loaded.frame, factors=factors)     # split listings folded: fewer rows than read
     share_key_factors(table, factors)      # the checks group by these keys; normalize already hashed them
     stages["normalize"] = time.perf_counter() - t
     # The canonical table keeps every raw value beside its normalized one; the raw frame is not
@@ -87,12 +88,14 @@ def audit(source: str, settings: Settings, format: str = "auto", progress: Progr
     result = run_checks(table, specs, metrics, settings, context, progress)
     stages["checks"] = time.perf_counter() - t
     duration = time.perf_counter() - t0
-    summary = build_summary(source, loaded, table, result, settings, catalogue, specs, started, duration, stages)
+    summary = build_summary(source, loaded, table, result, settings, catalogue, specs, started, duration, stages,
+                            rows_read)
     return AuditResult(table=table, findings=result.findings, summary=summary,
                        check_runs=result.check_runs, loaded=loaded)
 
 
-def build_summary(source, loaded, table, result, settings, catalogue, specs, started, duration, stages) -> dict[str, Any]:
+def build_summary(source, loaded, table, result, settings, catalogue, specs, started, duration, stages,
+                  rows_read: int | None = None) -> dict[str, Any]:
     f = result.findings
     by_check = Counter(f["check_id"]) if len(f) else Counter()
     by_factor = Counter(f["factor_item"]) if len(f) else Counter()
@@ -119,6 +122,10 @@ def build_summary(source, loaded, table, result, settings, catalogue, specs, sta
         "duration_seconds": round(duration, 3),
         "stage_seconds": {k: round(v, 3) for k, v in stages.items()},
         "settings": settings.describe(),
+        # rows the loader read, and provider-locations after listings split over rows were folded
+        "rows_read": int(len(table) if rows_read is None else rows_read),
+        "provider_locations_audited": int(len(table)),
+        "rows_folded": int(table["folded_record_ids"].notna().sum()) if "folded_record_ids" in table else 0,
         "rows_audited": int(len(table)),
         "providers_audited": count_distinct(key_codes(table, "provider_key")),
         "providers_by_type": provider_types.providers_by_type(table),

@@ -77,6 +77,8 @@ CANONICAL_COLUMNS: dict[str, str] = {
     "languages_unrecognized": "language values that are not a language, | joined",
     "plan_ids": "| joined", "network_ids": "| joined",
     "last_updated": "datetime64 date, NaT when missing or unparseable",
+    "folded_record_ids": "record ids of every source row of a listing split over rows and folded into this one "
+                         "(fold.py), | joined; missing when the row was not folded",
     "location_key": "normalized address key (line1 + ZIP5) for grouping provider-locations",
     "provider_key": "NPI when present, else normalized name: groups rows of one provider",
 }

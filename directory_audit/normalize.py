@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import provider_types, vocab
+from .fold import fold_split_listings
 from .model import MULTI_SEP, RAW_FIELDS, SOURCE_COLUMNS, first_rows, group_codes
 
 # Separators directories use inside one cell. Languages also split on '/' and ' and ';
@@ -78,6 +79,19 @@ class Coded:
         codes = np.where(self.codes >= 0, np.append(to_new, -1)[self.codes], -1)
         return Coded(codes.astype(np.int64, copy=False), pd.Series(np.asarray(values, dtype=object), dtype="object"),
                      self.index)
+
+    def take(self, positions: np.ndarray, index: pd.Index) -> "Coded":
+        """The Coded of the rows at ``positions`` (codes re-numbered in first appearance order, as
+        ``pd.factorize`` of the subset would give)."""
+        codes, at = pd.factorize(self.codes[positions])
+        values = np.append(self.values.to_numpy(dtype=object), None)
+        present = at >= 0
+        new_codes = np.where(codes >= 0, codes, -1)
+        if (~present).any():        # a missing value (-1) got a code of its own: make it -1 again
+            missing_code = int(np.flatnonzero(~present)[0])
+            new_codes = np.where(new_codes == missing_code, -1, new_codes - (new_codes > missing_code))
+            at = at[present]
+        return Coded(new_codes.astype(np.int64), pd.Series(values[at], dtype="object"), index)
 
     @property
     def factor(self) -> tuple[np.ndarray, np.ndarray]:
@@ -270,8 +284,15 @@ def normalize(raw: pd.DataFrame, factors: dict | None = None) -> pd.DataFrame:
     text_cols = [c for c in out.columns if c != "last_updated" and out[c].dtype != object]
     if text_cols:
         out[text_cols] = out[text_cols].astype(object).where(out[text_cols].notna(), None)
+    # One listing split over rows (per specialty, plan or network) becomes one provider-location.
+    out, keep = fold_split_listings(out, shared["provider_key"].codes, shared["location_key"].codes, tuple(RAW_FIELDS))
     if factors is not None:
-        factors.update({c: shared[c].factor for c in SHARED_FACTORS})
+        if keep is not None:
+            changed = {"languages", "languages_raw"}      # the folded rows' joined values are new
+            factors.update({c: (Coded.of(out[c]) if c in changed else shared[c].take(keep, out.index)).factor
+                            for c in SHARED_FACTORS})
+        else:
+            factors.update({c: shared[c].factor for c in SHARED_FACTORS})
     return out
 
 

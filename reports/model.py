@@ -124,6 +124,8 @@ def build(findings: pd.DataFrame, summary: dict[str, Any], narrative: Narrative 
             "check_options": settings.get("check_options", {}),
             "service_area_states": settings.get("service_area_states", []),
             "rows_audited": int(summary.get("rows_audited", 0)),
+            "rows_read": int(summary.get("rows_read", summary.get("rows_audited", 0))),
+            "provider_locations_audited": int(summary.get("provider_locations_audited", summary.get("rows_audited", 0))),
             "providers_audited": int(summary.get("providers_audited", 0)),
             "providers_by_type": {t: int((summary.get("providers_by_type") or {}).get(t, 0))
                                   for t in ("individual", "group", "facility", "unknown")},
