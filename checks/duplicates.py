@@ -345,13 +345,17 @@ def table_row_hash(rows: pd.DataFrame) -> pd.Series:
     return out
 
 
+_UNIT_WORDS = r"\b(?:SUITE|STE|UNIT|APT|APARTMENT|FLOOR|FL|ROOM|RM|NO|NUMBER|BLDG|BUILDING)\b|#"
+
+
 @per_table
 def table_suites(rows: pd.DataFrame) -> np.ndarray:
-    """Integer code of each row's second address line (suite, floor, department), letters and
-    digits only and upper-cased ('Ste. 200' = 'STE 200'); -1 where there is none."""
+    """Integer code of each row's second address line (suite, floor, department) by its identifier:
+    unit words dropped, letters and digits only ('Suite 200' = 'Ste. 200' = '#200'); -1 where none."""
     line2 = per_distinct(rows, "address_line2_raw",
-                         lambda v: v.astype(str).str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
-                         .replace("SUITE", "STE", regex=True).to_numpy(dtype=object))
+                         lambda v: v.astype(str).str.upper().str.replace(r"[^A-Z0-9 #]", "", regex=True)
+                         .str.replace(_UNIT_WORDS, "", regex=True).str.replace(r"[^A-Z0-9]", "", regex=True)
+                         .to_numpy(dtype=object))
     return pd.factorize(line2.where(line2 != "", None), use_na_sentinel=True)[0]
 
 
@@ -639,7 +643,7 @@ def facility_pairs(rows: pd.DataFrame, min_name_score: float = 92.0, max_block: 
     names = organization_key(own.astype(object))
     # the site's name, where the facility column names a site apart from the organisation itself
     site = organization_key(sub["facility_name"].astype(object)).to_numpy(dtype=object)
-    site = np.where(site == names.to_numpy(dtype=object), None, site)
+    site = np.where(pd.isna(site), names.to_numpy(dtype=object), site)      # no site name: the organisation's
     suite = sub["address_line2"].fillna("").astype(str).str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
     frame = pd.DataFrame({"pos": at, "b": building[at], "name": names.to_numpy(dtype=object), "site": site,
                           "suite": suite.to_numpy(dtype=object), "loc": key_codes(rows, "location_key")[at]})

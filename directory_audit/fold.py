@@ -32,6 +32,9 @@ MULTI_FIELDS: dict[str, tuple[str, ...]] = {
     "plan_ids": ("plan_ids",),
     "network_ids": ("network_ids",),
 }
+#: Single-valued fields compared by their normalized value; their raw wording is joined like a
+#: multi-valued field (a search category the scrape repeated the listing under).
+CATEGORY_FIELDS: tuple[str, ...] = ("provider_type",)
 #: How the raw cells of folded rows are joined: a separator normalize splits every multi-valued field on.
 RAW_JOIN = "; "
 
@@ -63,8 +66,11 @@ def split_listing_groups(out: pd.DataFrame, provider: np.ndarray, location: np.n
     fold = np.full(n, -1, dtype=np.int64)
     if not candidates.any():
         return fold
-    single = [f"{f}_raw" for f in raw_fields if f not in MULTI_FIELDS and f"{f}_raw" in out.columns]
-    multi = [f"{f}_raw" for f in MULTI_FIELDS if f"{f}_raw" in out.columns]
+    # the provider type as decided, not as worded: a scrape repeats a listing per search category
+    # ('Hospitals', 'Medical Specialists'), which folds like a specialty
+    single = [f"{f}_raw" for f in raw_fields if f not in MULTI_FIELDS and f not in CATEGORY_FIELDS
+              and f"{f}_raw" in out.columns] + [f for f in CATEGORY_FIELDS if f in out.columns]
+    multi = [f"{f}_raw" for f in tuple(MULTI_FIELDS) + CATEGORY_FIELDS if f"{f}_raw" in out.columns]
     sub = out.loc[candidates, single + multi]
     same = pd.factorize(pd.util.hash_pandas_object(sub[single], index=False).to_numpy())[0]
     content = np.full(n, -1, dtype=np.int64)
@@ -104,6 +110,11 @@ def fold_split_listings(out: pd.DataFrame, provider: np.ndarray, location: np.nd
             if col in out.columns:
                 out.iloc[first, out.columns.get_loc(col)] = _joined(out[col].to_numpy(dtype=object)[at], group,
                                                                     n_groups, MULTI_SEP, MULTI_SEP)
+    for field in CATEGORY_FIELDS:
+        raw = f"{field}_raw"
+        if raw in out.columns:
+            out.iloc[first, out.columns.get_loc(raw)] = _joined(out[raw].to_numpy(dtype=object)[at], group, n_groups,
+                                                                RAW_JOIN, None)
     ids = np.full(len(out), None, dtype=object)
     ids[first] = _joined(out["record_id"].astype(str).to_numpy(dtype=object)[at], group, n_groups, MULTI_SEP, None)
     out["folded_record_ids"] = ids

@@ -57,7 +57,7 @@ GROUP_WORDS = (r"&|AND ASSOC|ASSOC|ASSOCS|ASSOCIATES|ASSOCIATION|GROUP|GRP|PARTN
                r"OUTPATIENT|EMERGENCY|PRIMARY|INTERNAL|PEDS|OPHTHALMOLOGY|ENT|ANIMAL|SPEECH|ASSOCIATED")
 #: Credentials after a person's name: MD, DO, NP, PA-C, LCSW, DDS... ('PA' is also the legal suffix
 #: Professional Association: after a name with an organisation word it is read as that).
-CREDENTIALS = (r"MD|M D|DO|D O|NP|PA|P A|FNP|FNP C|FNP BC|ARNP|APRN|APN|CNP|PA C|PAC|DDS|DMD|DPM|OD|PHD|PSYD|LCSW|"
+CREDENTIALS = (r"MEDICAL DOCTOR|DOCTOR OF MEDICINE|DOCTOR OF OSTEOPATHY|MD|M D|DO|D O|NP|PA|P A|FNP|FNP C|FNP BC|ARNP|APRN|APN|CNP|PA C|PAC|DDS|DMD|DPM|OD|PHD|PSYD|LCSW|"
                r"LICSW|LPC|LPCC|LMFT|LMHC|LCPC|LSW|RN|CNM|CRNA|DC|ND|LAC|MPH|MSW|PMHNP|PMHNP BC|DNP|RD|"
                r"RDN|PT|DPT|OT|OTR|OTR L|CCC SLP|SLP|AUD|FACP|FAAP|FACS|MBBS|LCADC|CADC|BCBA|MA|MS|MSN|"
                r"LMSW|LADC|CSW|CPNP|AGNP|ANP|WHNP|NNP|DNSC|EDD|PHARMD|RPH|OPT")
@@ -138,8 +138,10 @@ def organization_kind(names: pd.Series) -> pd.DataFrame:
                              "particle": np.zeros(0, dtype=bool)})
     plain = _plain(names)
     legal = plain.map(lambda v: bool(_LEGAL.search(v))).to_numpy(dtype=bool)
-    facility = plain.map(lambda v: bool(_FACILITY.search(v))).to_numpy(dtype=bool)
-    group = plain.map(lambda v: bool(_GROUP.search(v))).to_numpy(dtype=bool)
+    # words are looked for in the name without its credentials ('EVAN HACK, MEDICAL DOCTOR' is a person)
+    core = plain.map(lambda v: _CREDENTIAL_TAIL.sub("", v).strip() or v)
+    facility = core.map(lambda v: bool(_FACILITY.search(v))).to_numpy(dtype=bool)
+    group = core.map(lambda v: bool(_GROUP.search(v))).to_numpy(dtype=bool)
     cred = plain.map(lambda v: bool(_CREDENTIAL_TAIL.search(v))).to_numpy(dtype=bool)
     kind = np.where(facility, "facility", np.where(group | legal, "group", None)).astype(object)
     # words as written (a hyphenated surname is one word); a leading particle makes it a surname
