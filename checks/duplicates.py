@@ -345,6 +345,32 @@ def table_row_hash(rows: pd.DataFrame) -> pd.Series:
     return out
 
 
+_UNIT_WORDS = r"\b(?:SUITE|STE|UNIT|APT|APARTMENT|FLOOR|FL|ROOM|RM|NO|NUMBER|BLDG|BUILDING)\b|#"
+
+
+@per_table
+def table_suites(rows: pd.DataFrame) -> np.ndarray:
+    """Integer code of each row's second address line (suite, floor, department) by its identifier:
+    unit words dropped, letters and digits only ('Suite 200' = 'Ste. 200' = '#200'); -1 where none."""
+    line2 = per_distinct(rows, "address_line2_raw",
+                         lambda v: v.astype(str).str.upper().str.replace(r"[^A-Z0-9 #]", "", regex=True)
+                         .str.replace(_UNIT_WORDS, "", regex=True).str.replace(r"[^A-Z0-9]", "", regex=True)
+                         .to_numpy(dtype=object))
+    return pd.factorize(line2.where(line2 != "", None), use_na_sentinel=True)[0]
+
+
+@per_table
+def table_later_copies(rows: pd.DataFrame) -> np.ndarray:
+    """True on every row that verbatim repeats an earlier row (its listing and every raw field): the
+    rows ``duplicate.exact_row`` reports, bar the first of each set."""
+    listing = table_listings(rows)
+    repeated = group_size(listing) > 1
+    if not repeated.any():
+        return np.zeros(len(rows), dtype=bool)
+    copy = combine_codes(listing, pd.factorize(table_row_hash(rows).to_numpy())[0])
+    return repeated & pd.Series(copy).duplicated(keep="first").to_numpy()
+
+
 def _members_detail(rows: pd.DataFrame, group: pd.Series, limit: int = 50) -> pd.Series:
     """For each row, JSON naming the record ids of its group (at most ``limit``)."""
     rid = rows["record_id"].astype(str)
@@ -501,7 +527,8 @@ def candidate_pairs(rows: pd.DataFrame, max_block: int = 200) -> tuple[pd.DataFr
     name key, or first-name nickname group). Every key is an integer code, so a million rows block
     in integer operations. ``people["row"]`` is each person's position in ``rows``."""
     individual = ((rows["provider_type"] == "individual") & (rows["last_name"].notna() | rows["first_name"].notna()))
-    positions = np.flatnonzero(individual.to_numpy())
+    # a verbatim copy is duplicate.exact_row's: only the first row of each set of copies is compared
+    positions = np.flatnonzero(individual.to_numpy() & ~table_later_copies(rows))
     no_pairs = pd.DataFrame({"pos_a": np.zeros(0, dtype=np.int64), "pos_b": np.zeros(0, dtype=np.int64)})
     if not len(positions):
         return pd.DataFrame(), no_pairs, 0
@@ -510,6 +537,8 @@ def candidate_pairs(rows: pd.DataFrame, max_block: int = 200) -> tuple[pd.DataFr
     people["street"] = table_buildings(rows)[positions]
     people["phone"] = key_codes(rows, "phone")[positions]
     people["npi"] = key_codes(rows, "npi")[positions]
+    people["zip"] = pd.factorize(rows["zip"].to_numpy(dtype=object)[positions], use_na_sentinel=True)[0]
+    people["suite"] = table_suites(rows)[positions]
     # One vocabulary for both name tokens, so a last name meets the same word given as a first name
     # (Grace Howard / Howard Grace share the block of HOWARD).
     n = len(people)
@@ -554,6 +583,11 @@ def score_pairs(people: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
     street, phone = people["street"].to_numpy(), people["phone"].to_numpy()
     scores["same_address"] = (street[pa] >= 0) & (street[pa] == street[pb])
     scores["same_phone"] = (phone[pa] >= 0) & (phone[pa] == phone[pb])
+    suite = people["suite"].to_numpy()
+    # two suites of one building are two offices (a clinician in two departments of a hospital)
+    scores["other_suite"] = (suite[pa] >= 0) & (suite[pb] >= 0) & (suite[pa] != suite[pb])
+    zip5 = people["zip"].to_numpy()
+    scores["same_zip"] = (zip5[pa] >= 0) & (zip5[pa] == zip5[pb])
     scores["score"] = ((scores["first_name"] + scores["last_name"]) / 2).round(3)
     scores["pos_a"] = pa
     scores["pos_b"] = pb
@@ -567,50 +601,145 @@ def probable_pairs(rows: pd.DataFrame, min_first_score: float = 0.9, min_last_sc
     if pairs.empty:
         return people, pairs.assign(score=pd.Series(dtype=float))
     scores = score_pairs(people, pairs)
-    return people, scores[names_match(scores, min_first_score, min_last_score)].reset_index(drop=True)
+    # One place: the same building, or the same phone in the same ZIP (one office, its street
+    # spelled two ways). The same name at two sites on a shared line is one provider at two sites.
+    one_place = (scores["same_address"] | (scores["same_phone"] & scores["same_zip"])) & ~scores["other_suite"]
+    return people, scores[names_match(scores, min_first_score, min_last_score) & one_place].reset_index(drop=True)
 
 
 def _json_value(v):
-    return bool(v) if isinstance(v, np.bool_) else float(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    return float(v)
+
+
+def facility_pairs(rows: pd.DataFrame, min_name_score: float = 92.0, max_block: int = 200) -> pd.DataFrame:
+    """Probable duplicate listings of one facility or group at one building, without an NPI on both
+    ('Summit Surgery Ctr' and 'SUMMIT SURGERY CENTER, Inc.'): organisation names with legal
+    suffixes, 'The', 'of' and abbreviations unified (``provider_types.organization_key``), blocked by
+    building, scored with rapidfuzz's token-sort ratio (word order ignored, every word counted, so
+    'Mercy Hospital' and 'Mercy Hospital Radiology' stay apart). Two suites, two phone numbers or two
+    differently named sites of one organisation are separate listings, not duplicates. Columns: row_a, row_b (positions in
+    ``rows``), name_score, same_phone."""
+    from rapidfuzz import fuzz
+
+    from directory_audit.provider_types import organization_key
+    empty = pd.DataFrame({"row_a": np.zeros(0, dtype=np.int64), "row_b": np.zeros(0, dtype=np.int64),
+                          "name_score": np.zeros(0), "same_phone": np.zeros(0, dtype=bool)})
+    org = rows["provider_type"].isin(["facility", "group"]).to_numpy() & ~table_later_copies(rows)
+    building = table_buildings(rows)
+    org &= building >= 0
+    org &= group_size(np.where(org, building, -1)) > 1
+    if not org.any():
+        return empty
+    at = np.flatnonzero(org)
+    # the organisation's own name: written in the last-name field or the name cell (scraped directories
+    # put it there, the facility column then naming the site), else the facility/group column
+    sub = rows.iloc[at]
+    own = sub["last_name"].where(sub["first_name"].isna())
+    own = own.where(own.notna(), sub["facility_name"])
+    names = organization_key(own.astype(object))
+    # the site's name, where the facility column names a site apart from the organisation itself
+    site = organization_key(sub["facility_name"].astype(object)).to_numpy(dtype=object)
+    site = np.where(pd.isna(site), names.to_numpy(dtype=object), site)      # no site name: the organisation's
+    suite = sub["address_line2"].fillna("").astype(str).str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
+    frame = pd.DataFrame({"pos": at, "b": building[at], "name": names.to_numpy(dtype=object), "site": site,
+                          "suite": suite.to_numpy(dtype=object), "loc": key_codes(rows, "location_key")[at]})
+    frame = frame[frame["name"].notna()]
+    sizes = frame["b"].map(frame["b"].value_counts())
+    frame = frame[(sizes > 1) & (sizes <= max_block)]
+    pairs = frame.merge(frame, on="b", suffixes=("_a", "_b"))
+    pairs = pairs[pairs["pos_a"] < pairs["pos_b"]]
+    if pairs.empty:
+        return empty
+    npi = key_codes(rows, "npi")
+    both = (npi[pairs["pos_a"]] >= 0) & (npi[pairs["pos_b"]] >= 0)
+    pairs = pairs[~both]         # two NPIs are two registered organisations; one NPI is npi_* business
+    if pairs.empty:
+        return empty
+    phone = key_codes(rows, "phone")
+    pa, pb = pairs["pos_a"].to_numpy(), pairs["pos_b"].to_numpy()
+    # One place: not two suites, not two different numbers, not two named units of one organisation
+    # (a hospital's psychiatric unit and its children's hospital are separate listings).
+    suites_differ = (pairs["suite_a"] != "") & (pairs["suite_b"] != "") & (pairs["suite_a"] != pairs["suite_b"])
+    lines_differ = (pairs["loc_a"] != pairs["loc_b"]).to_numpy() & (pairs["suite_a"] == "").to_numpy() \
+        & (pairs["suite_b"] == "").to_numpy()
+    phones_differ = (phone[pa] >= 0) & (phone[pb] >= 0) & (phone[pa] != phone[pb])
+    both_sites = pairs["site_a"].notna().to_numpy() & pairs["site_b"].notna().to_numpy()
+    site_score = np.full(len(pairs), 100.0)
+    if both_sites.any():
+        site_score[both_sites] = cpdist(list(pairs["site_a"][both_sites]), list(pairs["site_b"][both_sites]),
+                                        scorer=fuzz.token_sort_ratio, workers=1)
+    keep = ~(suites_differ.to_numpy() | lines_differ | phones_differ) & (site_score >= min_name_score)
+    pairs, pa, pb = pairs[keep], pa[keep], pb[keep]
+    if pairs.empty:
+        return empty
+    score = np.asarray(cpdist(list(pairs["name_a"]), list(pairs["name_b"]), scorer=fuzz.token_sort_ratio,
+                              workers=1), dtype=float)
+    out = pd.DataFrame({"row_a": pa, "row_b": pb, "name_score": (score / 100).round(3),
+                        "same_phone": (phone[pa] >= 0) & (phone[pa] == phone[pb])})
+    return out[score >= min_name_score].reset_index(drop=True)
 
 
 @check(id="duplicate.probable", factor="T2.i", severity="warning",
        title="Probable duplicate listing without a shared NPI",
-       message="probable duplicate: {observed} is listed again at the same address or phone under "
-               "another NPI or none (cluster of {expected})")
+       message="probable duplicate: {observed} is listed again at the same place under another NPI or none "
+               "(cluster of {expected})")
 def probable(rows: pd.DataFrame, min_first_score: float = 0.9, min_last_score: float = 0.88,
-             max_block: int = 200) -> pd.DataFrame:
-    """Two listings of individuals with different NPIs (or none) whose names match, allowing for
-    nicknames (Robert/Bob, Katherine/Kathy), initials, small typos, first and last name transposed,
-    case and punctuation, at the same street address (suite and abbreviations ignored) or the same
-    phone, are probably one person listed twice. Pairs are grouped into clusters; each member row
-    gets one finding whose detail lists the cluster's members and each pair's per-field scores.
-    Contradicting genders, generations (Jr/Sr) or middle initials keep two people apart."""
+             max_block: int = 200, min_facility_score: float = 92.0) -> pd.DataFrame:
+    """Two listings of one provider at one place that should be one listing. Individuals: different
+    NPIs (or none) whose names match, allowing for nicknames (Robert/Bob, Katherine/Kathy), initials,
+    small typos, first and last name transposed, case and punctuation, at the same street address
+    (suite and abbreviations ignored), or on the same phone in the same ZIP. Facilities and groups
+    without an NPI on both: names equal once legal suffixes and abbreviations are unified
+    (``facility_pairs``), in one building. Not duplicates: one provider at several sites (different
+    buildings), a doctor and their own practice (an individual is never paired with an
+    organisation), verbatim copies (``duplicate.exact_row`` reports them; only the first copy is
+    compared), two suites of one building, contradicting genders, generations (Jr/Sr) or middle
+    initials. Pairs are grouped into
+    clusters; each member row gets one finding whose detail lists the cluster's members and each
+    pair's per-field scores."""
     if rows.empty:
         return _empty()
     people, matched = probable_pairs(rows, min_first_score, min_last_score, max_block)
-    if matched.empty:
+    person_rows = people["row"].to_numpy() if len(people) else np.zeros(0, dtype=np.int64)
+    facilities = facility_pairs(rows, float(min_facility_score), max_block)
+    if matched.empty and facilities.empty:
         return _empty()
-    # Clusters over the people positions that appear in a matching pair.
-    pa, pb = matched["pos_a"].to_numpy(), matched["pos_b"].to_numpy()
-    nodes, local = np.unique(np.concatenate([pa, pb]), return_inverse=True)
-    labels = _union_find(local[:len(pa)], local[len(pa):], len(nodes))
-    rid = rows["record_id"].to_numpy(dtype=object)[people["row"].to_numpy()]
-    matched["a"], matched["b"] = rid[pa], rid[pb]
-    pair_cols = ["a", "b", "first_name", "last_name", "transposed", "same_address", "same_phone", "score"]
+    rid = rows["record_id"].to_numpy(dtype=object)
+    building = table_buildings(rows)
+    records = []
+    if not matched.empty:
+        ra, rb = person_rows[matched["pos_a"].to_numpy()], person_rows[matched["pos_b"].to_numpy()]
+        m = matched.assign(a=rid[ra], b=rid[rb], kind="individual")
+        cols = ["a", "b", "kind", "first_name", "last_name", "transposed", "same_address", "same_phone", "score"]
+        records.append((ra, rb, m[cols].to_dict(orient="records")))
+    if not facilities.empty:
+        fa, fb = facilities["row_a"].to_numpy(), facilities["row_b"].to_numpy()
+        f = facilities.assign(a=rid[fa], b=rid[fb], kind="organization", same_address=building[fa] == building[fb],
+                              score=facilities["name_score"])
+        cols = ["a", "b", "kind", "name_score", "same_address", "same_phone", "score"]
+        records.append((fa, fb, f[cols].to_dict(orient="records")))
+    ra = np.concatenate([r[0] for r in records])
+    rb = np.concatenate([r[1] for r in records])
+    pair_records = [x for r in records for x in r[2]]
+    # Clusters over the rows that appear in a matching pair.
+    nodes, local = np.unique(np.concatenate([ra, rb]), return_inverse=True)
+    labels = _union_find(local[:len(ra)], local[len(ra):], len(nodes))
     pair_lists: dict[int, list] = {}
-    for cluster, record in zip(labels[local[:len(pa)]], matched[pair_cols].to_dict(orient="records")):
+    for cluster, record in zip(labels[local[:len(ra)]], pair_records):
         pair_lists.setdefault(int(cluster), []).append(record)
     members: dict[int, list] = {}
     for cluster, record_id in zip(labels, rid[nodes]):
         members.setdefault(int(cluster), []).append(record_id)
     details = {k: json.dumps({"cluster": f"C{k}", "members": members[k], "pairs": pair_lists[k]}, default=_json_value)
                for k in members}
-    row_positions = people["row"].to_numpy()[nodes]
-    hit_index = rows.index[row_positions]
+    hit_index = rows.index[nodes]
     cluster_size = {k: len(v) for k, v in members.items()}
     mask = pd.Series(False, index=rows.index)
-    mask.iloc[row_positions] = True
+    mask.iloc[nodes] = True
     by_row = pd.Series(labels, index=hit_index)
     return violations(rows, mask, field="name", observed=rows["display_name"],
                       expected=by_row.map(cluster_size).astype(str) + " listings",

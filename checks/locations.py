@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from directory_audit import geo, vocab
-from directory_audit.model import any_per, distinct_count_per, first_rows, key_codes, key_factor, per_distinct, per_table
+from directory_audit.model import (any_per, distinct_count_per, first_rows, key_codes, key_factor, per_distinct,
+                                   per_table)
 from directory_audit.normalize import fullmatch
 from directory_audit.findings import detail_json, violations
 from directory_audit.registry import check, metric
@@ -385,20 +386,143 @@ def outside_service_area(rows: pd.DataFrame, settings: Settings) -> pd.DataFrame
     return violations(rows, mask, field="state", observed=observed, expected=expected)   # county is in expected
 
 
-@check(id="location.crowded_address", factor="T1.i", severity="warning",
-       title="Implausibly many providers at one address",
-       message="address {observed!r} is listed for {expected}")
-def crowded_address(rows: pd.DataFrame, max_providers: int = 25) -> pd.DataFrame:
-    """One street address (line 1 + ZIP) carrying more than ``max_providers`` distinct individual
-    providers: the "every clinician at every group site" pattern CMS's directory reviews flagged, a
-    ghost-network signal. One finding per row at that address, the count in ``detail``."""
+#: Words that make an address an office's back room, not a place patients are seen.
+ADMINISTRATIVE_ADDRESS = re.compile(
+    r"(?i)\b(?:billing|bill\s+to|remit(?:tance)?|payments?|payable|claims|accounts|admin(?:istrat\w*)?|"
+    r"corporate|headquarters|hq|business\s+office|cbo|credentialing|provider\s+enrollment|enrollment|"
+    r"mail\s*room|mailing|mail\s+stop|central\s+office)\b")
+
+
+def _specialty_family(rows: pd.DataFrame) -> np.ndarray:
+    """Integer code of each row's specialty family (-1 none): the NUCC code's first four characters
+    (207R internal medicine and its subspecialties, 1223 dentists, 2084 psychiatry and neurology),
+    else the first specialty name. Once per distinct cell."""
+    def family(cells: pd.Series) -> list:
+        out = []
+        for v in cells:
+            first = str(v).split("|")[0]
+            out.append(first[:4] if vocab.TAXONOMY_CODE.match(first) else None)
+        return out
+    codes = per_distinct(rows, "specialty_codes", family)
+    names = per_distinct(rows, "specialty_names", lambda cells: [str(v).split("|")[0].lower() for v in cells])
+    fam = codes.where(codes.notna(), names)
+    return pd.factorize(fam, use_na_sentinel=True)[0]
+
+
+@per_table
+def crowded_sites(rows: pd.DataFrame, max_providers: int = 25, roster_locations: int = 5,
+                  min_specialty_families: int = 5, shared_phone_sites: int = 10,
+                  outlier_factor: float = 4.0) -> pd.DataFrame:
+    """Per row at an address carrying more than ``max_providers`` distinct individuals: the evidence
+    that the address is a listing artefact (see ``crowded_address``), and the reasons found; rows
+    elsewhere are not in the frame. Shared by the check and the fix list."""
+    from directory_audit.provider_types import hospital_based, organization_kind
+    location = key_codes(rows, "location_key")
+    provider = key_codes(rows, "provider_key")
     individual = (rows["provider_type"] == "individual").to_numpy()
-    per_location = distinct_count_per(key_codes(rows, "location_key"), key_codes(rows, "provider_key"), individual)
-    n = pd.Series(per_location, index=rows.index).where(per_location > int(max_providers))
-    mask = n.notna()
-    expected = n[mask].astype("int64").astype(str) + f" distinct individual providers (at most {max_providers} expected)"
-    return violations(rows, mask, field="address_line1", expected=expected,
-                      detail=_detail(mask, location_key=rows["location_key"], providers=n.astype("Int64")))
+    n = distinct_count_per(location, provider, individual)
+    crowded = individual & (n > int(max_providers))
+    if not crowded.any():
+        return pd.DataFrame()
+    organization = rows["provider_type"].isin(["facility", "group"]).to_numpy()
+    named = organization | rows["facility_name"].notna().to_numpy()
+    # hospital-based clinicians (radiology, pathology, anesthesia, emergency, hospitalists) make a campus
+    hospital = hospital_based(rows).to_numpy()
+    n_hospital = distinct_count_per(location, provider, individual & hospital)
+    facility_here = any_per(location, organization | (per_distinct(
+        rows, "facility_name", lambda v: organization_kind(v)["kind"].to_numpy(dtype=object) == "facility",
+        missing=False).to_numpy(dtype=bool)))
+    campus = (n_hospital >= 3) | facility_here
+    listed_here = any_per(location, named)
+    names_facilities = named.mean() >= 0.1            # the directory names facilities or groups at all
+    families = distinct_count_per(location, _specialty_family(rows), individual)
+    phone = key_codes(rows, "phone")
+    phones_here = distinct_count_per(location, phone, individual)
+    one_phone = (phones_here == 1) & ~any_per(location, individual & (phone < 0))
+    phone_sites = distinct_count_per(phone, location)            # addresses each number serves
+    shared_line = one_phone & (np.where(phone >= 0, phone_sites, 0) > int(shared_phone_sites))
+    roaming = individual & ~hospital & (distinct_count_per(provider, location, individual) >= int(roster_locations))
+    roster_share = distinct_count_per(location, provider, roaming) / np.maximum(n, 1)
+    admin = (per_distinct(rows, "address_line1_raw", lambda v: v.str.contains(ADMINISTRATIVE_ADDRESS).to_numpy(),
+                          missing=False).to_numpy(dtype=bool)
+             | per_distinct(rows, "address_line2_raw", lambda v: v.str.contains(ADMINISTRATIVE_ADDRESS).to_numpy(),
+                            missing=False).to_numpy(dtype=bool))
+    # the directory's own distribution: its ordinary shared sites (not campuses, two to max_providers
+    # individuals), so that a few huge listings cannot raise the bar they are measured against
+    first = first_rows(np.where(location >= 0, location, -1))
+    site_n = n[first]
+    comparable = (site_n >= 2) & (site_n <= int(max_providers)) & ~campus[first]
+    p99 = float(np.percentile(site_n[comparable], 99)) if comparable.any() else 0.0
+    # ten shared sites at least, or there is no distribution to stand out from
+    outlier = ~campus & (n > outlier_factor * max(p99, 1.0)) & (int(comparable.sum()) >= 10)
+
+    reasons = {
+        "administrative_address": admin,
+        "roster_copy": roster_share >= 0.5,
+        "unrelated_specialties_no_facility": ~campus & names_facilities & ~listed_here
+                                             & (families >= int(min_specialty_families)),
+        "one_shared_phone": ~campus & shared_line,
+        "outlier": outlier,
+    }
+    at = np.flatnonzero(crowded)
+    frame = pd.DataFrame({k: v[at] for k, v in reasons.items()}, index=rows.index[at])
+    frame["reasons"] = [",".join(k for k, hit in zip(reasons, flags) if hit)
+                        for flags in frame[list(reasons)].itertuples(index=False)]
+    frame["providers"] = n[at]
+    frame["specialty_families"] = families[at]
+    frame["phones"] = phones_here[at]
+    frame["phone_sites"] = np.where(one_phone[at] & (phone[at] >= 0), phone_sites[at], 0)
+    frame["facility_or_group_listed"] = listed_here[at]
+    frame["hospital_based"] = n_hospital[at]
+    frame["campus"] = campus[at]
+    frame["roster_share"] = roster_share[at].round(3)
+    frame["p99_comparable_sites"] = p99
+    frame["location_key"] = rows["location_key"].to_numpy(dtype=object)[at]
+    return frame
+
+
+_REASON_TEXT = {
+    "administrative_address": "the address is a billing or administrative office",
+    "roster_copy": "most of them are listed at {roster} or more sites (a roster copied to every site)",
+    "unrelated_specialties_no_facility": "{families} unrelated specialty families and no facility or group listed there",
+    "one_shared_phone": "one phone for all of them, also listed at {phone_sites} addresses",
+    "outlier": "far more than any comparable site in this directory (99th percentile of its shared sites: {p99:g})",
+}
+
+
+@check(id="location.crowded_address", factor="T1.i", severity="warning",
+       title="Address crowded with listings that look like an artefact",
+       message="address {observed!r} is listed for {expected}")
+def crowded_address(rows: pd.DataFrame, max_providers: int = 25, roster_locations: int = 5,
+                    min_specialty_families: int = 5, shared_phone_sites: int = 10,
+                    outlier_factor: float = 4.0) -> pd.DataFrame:
+    """Many clinicians at one address is normal at a hospital campus, a university clinic or a large
+    group's site; it is a ghost-network signal only when it looks like a listing artefact. An address
+    (line 1 + ZIP) with more than ``max_providers`` distinct individuals is reported when:
+    its line says it is a billing or administrative office (those rows); half or more of its
+    clinicians are listed at ``roster_locations`` or more sites (the roster copied to every site);
+    or, unless it is a campus (a facility listed there, or three or more hospital-based clinicians:
+    radiology, pathology, anesthesia, emergency, hospitalists), they span ``min_specialty_families``
+    or more unrelated specialty families with no facility or group listed there (in a directory that
+    names them), share one phone that also serves more than ``shared_phone_sites`` other addresses,
+    or outnumber ``outlier_factor`` times the 99th percentile of the directory's ordinary shared sites
+    (two to ``max_providers`` individuals, campuses left out). The
+    reasons and the evidence are in ``detail``."""
+    sites = crowded_sites(rows, int(max_providers), int(roster_locations), int(min_specialty_families),
+                          int(shared_phone_sites), float(outlier_factor))
+    if sites.empty:
+        return violations(rows, pd.Series(False, index=rows.index), field="address_line1", expected="")
+    hit = sites[sites["reasons"] != ""]
+    mask = pd.Series(False, index=rows.index)
+    mask[hit.index] = True
+    why = [", ".join(_REASON_TEXT[r].format(roster=roster_locations, families=f, phone_sites=ps, p99=p)
+                     for r in reasons.split(","))
+           for reasons, f, ps, p in zip(hit["reasons"], hit["specialty_families"], hit["phone_sites"],
+                                        hit["p99_comparable_sites"])]
+    expected = pd.Series([f"{n} distinct individual providers: {w}" for n, w in zip(hit["providers"], why)],
+                         index=hit.index)
+    detail = hit.drop(columns=list(_REASON_TEXT)).assign(reasons=hit["reasons"].str.split(","))
+    return violations(rows, mask, field="address_line1", expected=expected, detail=detail_json(detail))
 
 
 @check(id="location.provider_many_locations", factor="T1.i", severity="warning",

@@ -3,7 +3,7 @@ whether the provider takes new patients there, and says it once.
 
 Raw values are normalized by ``vocab.accepting_status`` (Yes/No/Open/Closed, "Accepting", "Existing
 patients only", QHP's enum, Plan-Net codes); the raw text stays in ``accepting_status_raw`` for the
-finding. Facilities are exempt from the flag: the QHP format gives them no accepting field.
+finding. Facilities and groups are exempt from the flag: the QHP format gives them no accepting field.
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pandas as pd
 
 from directory_audit import geo
 from directory_audit.findings import detail_json, violations
+from directory_audit.provider_types import is_individual
 from directory_audit.model import combine_codes, distinct_count_per, explode_multi, key_codes, per_table
 from directory_audit.registry import check, metric
 
@@ -22,8 +23,10 @@ ANSWERS = {"accepting": "yes", "not_accepting": "no", "existing_patients_only": 
 
 
 def flagged_rows(rows: pd.DataFrame) -> pd.Series:
-    """Rows that must carry an accepting flag: everyone but facilities."""
-    return rows["provider_type"] != "facility"
+    """Rows that must carry an accepting flag: individuals. The QHP schema gives FACILITY and GROUP
+    records no accepting field, and an organisation's listing says nothing about a clinician's panel;
+    a listing whose type is unknown is not held to an individual's requirements either."""
+    return is_individual(rows)
 
 
 def effective_status(rows: pd.DataFrame) -> pd.Series:
@@ -43,8 +46,9 @@ def table_status(rows: pd.DataFrame) -> pd.Series:
        message="no accepting-new-patients flag for this provider-location")
 def flag_missing(rows: pd.DataFrame) -> pd.DataFrame:
     """Consumers must be told which providers have open practices: a provider-location with no
-    accepting flag at the location or provider level says nothing. Facilities are exempt. Silent
-    when no row has a flag at all (``open_practice.none_published`` reports that once)."""
+    accepting flag at the location or provider level says nothing. Facilities and groups are exempt
+    (``flagged_rows``). Silent when no row has a flag at all (``open_practice.none_published`` reports
+    that once)."""
     none = rows["accepting_status_raw"].isna() & rows["provider_accepting_status_raw"].isna()
     mask = flagged_rows(rows) & none
     if mask.sum() == flagged_rows(rows).sum():     # nothing published anywhere: open_practice.none_published
@@ -130,8 +134,8 @@ def _share(part: int, whole: int) -> float | None:
 
 @metric(id="open_practice.flag_coverage", factor="T1.iii", title="Provider-locations with a valid accepting flag")
 def flag_coverage(rows: pd.DataFrame) -> dict:
-    """Non-facility provider-locations whose accepting flag (location-level, else provider-level) is
-    a recognized value, over all non-facility provider-locations."""
+    """Individual provider-locations whose accepting flag (location-level, else provider-level) is
+    a recognized value, over all individual provider-locations."""
     status = table_status(rows)[flagged_rows(rows)]
     valid = int(status.isin(KNOWN).sum())
     return {"rows": int(len(status)), "with_valid_flag": valid, "share": _share(valid, len(status))}
@@ -139,7 +143,7 @@ def flag_coverage(rows: pd.DataFrame) -> dict:
 
 @metric(id="open_practice.accepting_share", factor="T2.v", title="Share of provider-locations accepting new patients")
 def accepting_share(rows: pd.DataFrame) -> dict:
-    """Non-facility provider-locations accepting new patients, over those with a known status
+    """Individual provider-locations accepting new patients, over those with a known status
     (by_status counts every status, 'unknown' included, so the reader sees the denominator)."""
     status = table_status(rows)[flagged_rows(rows)]
     known = status.isin(KNOWN)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__
+from . import __version__, provider_types
 from .factors import FACTOR_ITEMS
 from .findings import Severity
 from .fixlist import build_fixlist, empty_fixlist
@@ -72,7 +72,8 @@ def audit(source: str, settings: Settings, format: str = "auto", progress: Progr
     t = time.perf_counter()
     with progress.task("normalizing"):
         factors: dict = {}
-        table = normalize(loaded.frame, factors=factors)
+        rows_read = len(loaded.frame)
+        table = normalize(loaded.frame, factors=factors)     # split listings folded: fewer rows than read
     share_key_factors(table, factors)      # the checks group by these keys; normalize already hashed them
     stages["normalize"] = time.perf_counter() - t
     # The canonical table keeps every raw value beside its normalized one; the raw frame is not
@@ -80,7 +81,10 @@ def audit(source: str, settings: Settings, format: str = "auto", progress: Progr
     loaded = dataclasses.replace(loaded, frame=loaded.frame.iloc[0:0])
 
     t = time.perf_counter()
-    context = AuditContext(settings=settings, reference=load_reference(settings, table["npi"]),
+    reference = load_reference(settings, table["npi"])
+    # NPPES knows each NPI's entity type: it settles the listings whose own evidence left it open
+    provider_types.refine_with_nppes(table, reference.get("nppes"))
+    context = AuditContext(settings=settings, reference=reference,
                            load_problems=loaded.problems, load_metadata=loaded.metadata,
                            load_sources=list(loaded.sources))
     if history is not None:
@@ -96,7 +100,8 @@ def audit(source: str, settings: Settings, format: str = "auto", progress: Progr
     fixlist = build_fixlist(result.findings, table)
     stages["fixlist"] = time.perf_counter() - t
     duration = time.perf_counter() - t0
-    summary = build_summary(source, loaded, table, result, settings, catalogue, specs, started, duration, stages)
+    summary = build_summary(source, loaded, table, result, settings, catalogue, specs, started, duration, stages,
+                            rows_read)
     summary["fixlist"] = summarize_fixlist(fixlist)
     for key in ("site", "archive"):          # a crawl's pages and its WARC evidence file (website loader)
         if key in loaded.metadata:
@@ -105,7 +110,8 @@ def audit(source: str, settings: Settings, format: str = "auto", progress: Progr
                        check_runs=result.check_runs, loaded=loaded, fixlist=fixlist)
 
 
-def build_summary(source, loaded, table, result, settings, catalogue, specs, started, duration, stages) -> dict[str, Any]:
+def build_summary(source, loaded, table, result, settings, catalogue, specs, started, duration, stages,
+                  rows_read: int | None = None) -> dict[str, Any]:
     f = result.findings
     by_check = Counter(f["check_id"]) if len(f) else Counter()
     by_factor = Counter(f["factor_item"]) if len(f) else Counter()
@@ -132,8 +138,13 @@ def build_summary(source, loaded, table, result, settings, catalogue, specs, sta
         "duration_seconds": round(duration, 3),
         "stage_seconds": {k: round(v, 3) for k, v in stages.items()},
         "settings": settings.describe(),
+        # rows the loader read, and provider-locations after listings split over rows were folded
+        "rows_read": int(len(table) if rows_read is None else rows_read),
+        "provider_locations_audited": int(len(table)),
+        "rows_folded": int(table["folded_record_ids"].notna().sum()) if "folded_record_ids" in table else 0,
         "rows_audited": int(len(table)),
         "providers_audited": count_distinct(key_codes(table, "provider_key")),
+        "providers_by_type": provider_types.providers_by_type(table),
         "records_unreadable": int(len(loaded.problems)),
         "findings_total": int(len(f)),
         "findings_by_severity": {s.value: by_severity.get(s.value, 0) for s in Severity},

@@ -110,7 +110,7 @@ def audit(source, out_dir, fmt, mapping, config, as_of, policy, fail_on, selecte
     if not quiet:
         s = result.summary
         sev = s["findings_by_severity"]
-        click.echo(f"{s['rows_audited']} provider-locations ({s['providers_audited']} providers) audited: "
+        click.echo(f"{s['rows_read']} rows read, {s['rows_audited']} provider-locations ({s['providers_audited']} providers) audited: "
                    f"{sev['error']} errors, {sev['warning']} warnings, {sev['info']} info. "
                    f"Wrote {', '.join(p.name for p in written)} to {out_dir}.", err=True)
     sys.exit(code)

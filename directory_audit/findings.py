@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
 
@@ -77,7 +78,8 @@ def violations(
     """
     # Only the columns a finding quotes are taken from the (wide) table: filtering all of a
     # million-row table's columns to report a handful of rows would cost more than the check.
-    wanted = [c for c in ("record_id", "npi_raw", "npi", "display_name", f"{field}_raw", field) if c in rows.columns]
+    wanted = [c for c in ("record_id", "npi_raw", "npi", "display_name", f"{field}_raw", field, "folded_record_ids")
+              if c in rows.columns]
     wanted = list(dict.fromkeys(wanted))
     if mask is None:
         hit = rows[wanted]
@@ -101,7 +103,26 @@ def violations(
         },
         index=idx,
     )
+    if "folded_record_ids" in hit.columns:
+        out["detail"] = with_folded_records(out["detail"], hit["folded_record_ids"])
     return out.reset_index(drop=True)
+
+
+def with_folded_records(detail: pd.Series, folded: pd.Series) -> pd.Series:
+    """A finding on a provider-location folded from several source rows (``fold.py``) names them
+    all: ``record_ids`` is added to its detail object. Rows not folded keep their detail as it is."""
+    has = folded.notna().to_numpy()
+    if not has.any():
+        return detail
+    detail = detail.copy()
+    for i in np.flatnonzero(has):        # folded rows only: a handful next to the table
+        text = detail.iat[i]
+        obj = json.loads(text) if text else {}
+        if not isinstance(obj, dict):
+            obj = {"detail": obj}
+        obj["record_ids"] = str(folded.iat[i]).split("|")
+        detail.iat[i] = json.dumps(obj, default=str, sort_keys=True)
+    return detail
 
 
 def detail_json(frame: pd.DataFrame) -> pd.Series:

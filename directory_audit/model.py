@@ -58,7 +58,8 @@ CANONICAL_COLUMNS: dict[str, str] = {
     "source_file": "path or URL the record came from",
     "npi": "10-digit NPI string, or missing",
     "npi_entity_type": "'1' / '2' / missing",
-    "provider_type": "one of PROVIDER_TYPES",
+    "provider_type": "one of PROVIDER_TYPES, decided by provider_types.RULES from every signal",
+    "provider_type_basis": "the rule of provider_types.RULES that decided provider_type",
     "prefix": "", "first_name": "", "middle_name": "", "last_name": "", "suffix": "",
     "facility_name": "facility / group name",
     "display_name": "one readable name: 'First Middle Last, Suffix' or the facility name",
@@ -76,6 +77,8 @@ CANONICAL_COLUMNS: dict[str, str] = {
     "languages_unrecognized": "language values that are not a language, | joined",
     "plan_ids": "| joined", "network_ids": "| joined",
     "last_updated": "datetime64 date, NaT when missing or unparseable",
+    "folded_record_ids": "record ids of every source row of a listing split over rows and folded into this one "
+                         "(fold.py), | joined; missing when the row was not folded",
     "location_key": "normalized address key (line1 + ZIP5) for grouping provider-locations",
     "provider_key": "NPI when present, else normalized name: groups rows of one provider",
 }

@@ -12,7 +12,8 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-from . import vocab
+from . import provider_types, vocab
+from .fold import fold_split_listings
 from .model import MULTI_SEP, RAW_FIELDS, SOURCE_COLUMNS, first_rows, group_codes
 
 # Separators directories use inside one cell. Languages also split on '/' and ' and ';
@@ -78,6 +79,19 @@ class Coded:
         codes = np.where(self.codes >= 0, np.append(to_new, -1)[self.codes], -1)
         return Coded(codes.astype(np.int64, copy=False), pd.Series(np.asarray(values, dtype=object), dtype="object"),
                      self.index)
+
+    def take(self, positions: np.ndarray, index: pd.Index) -> "Coded":
+        """The Coded of the rows at ``positions`` (codes re-numbered in first appearance order, as
+        ``pd.factorize`` of the subset would give)."""
+        codes, at = pd.factorize(self.codes[positions])
+        values = np.append(self.values.to_numpy(dtype=object), None)
+        present = at >= 0
+        new_codes = np.where(codes >= 0, codes, -1)
+        if (~present).any():        # a missing value (-1) got a code of its own: make it -1 again
+            missing_code = int(np.flatnonzero(~present)[0])
+            new_codes = np.where(new_codes == missing_code, -1, new_codes - (new_codes > missing_code))
+            at = at[present]
+        return Coded(new_codes.astype(np.int64), pd.Series(values[at], dtype="object"), index)
 
     @property
     def factor(self) -> tuple[np.ndarray, np.ndarray]:
@@ -192,12 +206,16 @@ def normalize(raw: pd.DataFrame, factors: dict | None = None) -> pd.DataFrame:
     out["npi"] = npi.spread()
     out["npi_entity_type"] = coded["npi_entity_type"].apply(lambda s: s.str.extract(r"([12])", expand=False))
 
-    # Names: parts when given, else parsed from one full-name cell.
+    # Provider type from every signal (provider_types.RULES), before any name is parsed: a one-cell
+    # name that is an organisation's ('PINNACLE DERMATOLOGY') must not become first and last name.
     names = ("prefix", "first_name", "middle_name", "last_name", "suffix")
     parts = {k: f[k] for k in names}
     shared.update({k: coded[k] for k in names})
     full = f["name"]
-    need = full.notna() & parts["last_name"].isna() & parts["first_name"].isna()
+    types = provider_types.classify(coded["provider_type"], out["npi_entity_type"], f["first_name"], f["last_name"],
+                                    full, coded["suffix"], coded["facility_name"])
+    person_like = types["provider_type"].isin(["individual", "unknown"])
+    need = full.notna() & parts["last_name"].isna() & parts["first_name"].isna() & person_like
     if need.any():
         parsed = _parse_full_names(full[need])
         for k in names:
@@ -207,16 +225,15 @@ def normalize(raw: pd.DataFrame, factors: dict | None = None) -> pd.DataFrame:
     for k, v in parts.items():
         out[k] = v
 
-    ptype = coded["provider_type"].map(lambda v: vocab.PROVIDER_TYPE_VALUES.get(v.strip().lower().strip(".")))
-    has_person = out["last_name"].notna() | out["first_name"].notna()
+    # An organisation named only in the name cell or the last-name field carries that name as its
+    # facility/group name.
     facility_name = f["facility_name"]
-    # A one-cell name with no person parts and a facility-type row is the facility's name.
-    from_full = facility_name.isna() & (ptype == "facility") & full.notna() & ~has_person
-    if from_full.any():
-        facility_name = facility_name.where(~from_full, full)
+    named_elsewhere = facility_name.isna() & types["organization_name"].notna()
+    if named_elsewhere.any():
+        facility_name = facility_name.where(~named_elsewhere, types["organization_name"])
     out["facility_name"] = facility_name
-    inferred = np.where(has_person, "individual", np.where(facility_name.notna(), "facility", "unknown"))
-    out["provider_type"] = ptype.where(ptype.notna(), pd.Series(inferred, index=index)).astype("object")
+    out["provider_type"] = types["provider_type"]
+    out["provider_type_basis"] = types["provider_type_basis"]
     out["display_name"] = _display_names(out)
     out["gender"] = f["gender"]
     shared["gender"] = coded["gender"]
@@ -267,8 +284,15 @@ def normalize(raw: pd.DataFrame, factors: dict | None = None) -> pd.DataFrame:
     text_cols = [c for c in out.columns if c != "last_updated" and out[c].dtype != object]
     if text_cols:
         out[text_cols] = out[text_cols].astype(object).where(out[text_cols].notna(), None)
+    # One listing split over rows (per specialty, plan or network) becomes one provider-location.
+    out, keep = fold_split_listings(out, shared["provider_key"].codes, shared["location_key"].codes, tuple(RAW_FIELDS))
     if factors is not None:
-        factors.update({c: shared[c].factor for c in SHARED_FACTORS})
+        if keep is not None:
+            changed = {"languages", "languages_raw"}      # the folded rows' joined values are new
+            factors.update({c: (Coded.of(out[c]) if c in changed else shared[c].take(keep, out.index)).factor
+                            for c in SHARED_FACTORS})
+        else:
+            factors.update({c: shared[c].factor for c in SHARED_FACTORS})
     return out
 
 
@@ -360,7 +384,7 @@ def _display_names(out: pd.DataFrame) -> pd.Series:
     suffix = _arrow_text(out["suffix"])
     person = pc.if_else(pc.is_null(suffix), person, pc.binary_join_element_wise(person, suffix, ", "))
     facility = _arrow_text(out["facility_name"])
-    is_facility = pa.array((out["provider_type"] == "facility").to_numpy(dtype=bool))
+    is_facility = pa.array(out["provider_type"].isin(["facility", "group"]).to_numpy(dtype=bool))
     name = pc.if_else(pc.equal(person, ""), facility, person)
     name = pc.if_else(pc.and_(is_facility, pc.is_valid(facility)), facility, name)
     name = pc.if_else(pc.equal(name, ""), pa.scalar(None, pa.string()), name)

@@ -141,7 +141,11 @@ def build(findings: pd.DataFrame, summary: dict[str, Any], narrative: Narrative 
             "check_options": settings.get("check_options", {}),
             "service_area_states": settings.get("service_area_states", []),
             "rows_audited": int(summary.get("rows_audited", 0)),
+            "rows_read": int(summary.get("rows_read", summary.get("rows_audited", 0))),
+            "provider_locations_audited": int(summary.get("provider_locations_audited", summary.get("rows_audited", 0))),
             "providers_audited": int(summary.get("providers_audited", 0)),
+            "providers_by_type": {t: int((summary.get("providers_by_type") or {}).get(t, 0))
+                                  for t in ("individual", "group", "facility", "unknown")},
             "records_unreadable": int(summary.get("records_unreadable", 0)),
             "findings_total": int(summary.get("findings_total", 0)),
             "findings_by_severity": {s: int((summary.get("findings_by_severity") or {}).get(s, 0)) for s in SEVERITIES},

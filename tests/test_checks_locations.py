@@ -163,20 +163,88 @@ def _many(n_providers: int, n_locations: int) -> list[dict]:
     return crowd + spread
 
 
-def test_crowded_address_one_finding_per_row_with_the_count():
-    out = findings("location.crowded_address", *_many(26, 0))
-    assert len(out) == 26
-    assert {json.loads(d)["providers"] for d in out["detail"]} == {26}
-    assert "26 distinct individual providers" in out["message"].iloc[0]
+FAMILIES = ["207Q00000X", "207RC0000X", "1223G0001X", "2084P0800X", "225100000X", "363LF0000X", "208600000X"]
+
+
+def _site(n: int, address: str = "1 Crowd Way", **fields) -> list[dict]:
+    """``n`` distinct clinicians at one address, specialties from seven unrelated families."""
+    return [{"npi": None, "first_name": f"P{i}", "last_name": f"Crowd{address[:3]}", "address_line1": address,
+             "address_line2": None, "specialties": FAMILIES[i % len(FAMILIES)], **fields} for i in range(n)]
+
+
+def _reasons(out: pd.DataFrame) -> set[str]:
+    return {r for d in out["detail"] for r in json.loads(d)["reasons"]}
+
+
+def test_crowded_address_silent_on_a_large_group_site_with_one_phone():
+    """26 clinicians of a multi-specialty group at its site, one front-desk number: normal."""
+    assert findings("location.crowded_address", *_site(26, facility_name="Willamette Valley Medical Group")).empty
+    assert findings("location.crowded_address", *_site(60)).empty       # nothing but the count
+
+
+def test_crowded_address_silent_on_a_hospital_campus():
+    campus = _site(40) + [{"provider_type": "Facility", "npi": None, "first_name": None, "last_name": None,
+                           "facility_name": "St. Vincent Hospital", "address_line1": "1 Crowd Way"}]
+    assert findings("location.crowded_address", *campus).empty
+    # hospital-based clinicians (radiology, anesthesia, emergency) make a campus too
+    rads = [{**r, "specialties": "2085R0202X"} for r in _site(3, "1 Crowd Way")]
+    for r, i in zip(rads, range(3)):
+        r["first_name"] = f"Rad{i}"
+    assert findings("location.crowded_address", *_site(40, facility_name=None), *rads).empty
+
+
+def test_crowded_address_fires_on_an_administrative_address_for_those_rows():
+    rows = _site(26) + [{**r, "first_name": f"Q{i}", "address_line2": "Provider Enrollment"}
+                        for i, r in enumerate(_site(2))]
+    out = findings("location.crowded_address", *rows)
+    assert sorted(out["record_id"]) == ["t.csv:28", "t.csv:29"]
+    assert _reasons(out) == {"administrative_address"}
+    assert "billing or administrative office" in out["message"].iloc[0]
+
+
+def test_crowded_address_fires_when_the_roster_is_copied_to_every_site():
+    rows = _site(26) + [{**r, "address_line1": f"{k} Other St"} for k in range(2, 6) for r in _site(26)]
+    out = findings("location.crowded_address", *rows)
+    assert "roster_copy" in _reasons(out)
+    detail = json.loads(out["detail"].iloc[0])
+    assert detail["roster_share"] == 1.0 and detail["providers"] == 26
+
+
+def test_crowded_address_fires_on_unrelated_specialties_with_no_facility_where_the_directory_names_them():
+    named_elsewhere = [{"first_name": f"N{i}", "last_name": "Named", "address_line1": f"{i} Elm St",
+                        "facility_name": "Elm Clinic", "phone": f"503-555-02{i:02d}"} for i in range(10)]
+    out = findings("location.crowded_address", *_site(26), *named_elsewhere)
+    assert len(out) == 26 and _reasons(out) == {"unrelated_specialties_no_facility"}
+    assert json.loads(out["detail"].iloc[0])["specialty_families"] == 7
+    # the same site with its group named is a group site
+    assert findings("location.crowded_address", *_site(26, facility_name="Crowd Way Physicians"),
+                    *named_elsewhere).empty
+
+
+def test_crowded_address_fires_on_one_phone_shared_with_many_other_addresses():
+    line = "503-555-0199"
+    elsewhere = [{"first_name": f"E{i}", "last_name": "Else", "address_line1": f"{i} Pine St", "phone": line}
+                 for i in range(2, 13)]
+    out = findings("location.crowded_address", *_site(26, phone=line), *elsewhere)
+    assert _reasons(out) == {"one_shared_phone"}
+    assert json.loads(out["detail"].iloc[0])["phone_sites"] == 12
+
+
+def test_crowded_address_fires_on_a_robust_outlier_of_the_directory():
+    small = [{**r, "phone": f"503-555-03{k:02d}"} for k in range(20) for r in _site(3, f"{k + 2} Small St")]
+    out = findings("location.crowded_address", *_site(60), *small)
+    assert len(out) == 60 and _reasons(out) == {"outlier"}
+    assert json.loads(out["detail"].iloc[0])["p99_comparable_sites"] == 3
 
 
 @pytest.mark.parametrize("n,options,fires", [(25, None, False), (26, None, True), (26, {"max_providers": 30}, False)])
 def test_crowded_address_threshold(n, options, fires):
-    assert (not findings("location.crowded_address", *_many(n, 0), options=options).empty) == fires
+    rows = _site(n - 1) + [{**r, "first_name": "Z", "address_line2": "Billing Office"} for r in _site(1)]
+    assert (not findings("location.crowded_address", *rows, options=options).empty) == fires
 
 
 def test_crowded_address_counts_distinct_individuals_not_rows_or_facilities():
-    rows = [{"first_name": "Same", "last_name": "Person"}] * 30 + \
+    rows = [{"first_name": "Same", "last_name": "Person", "address_line2": "Billing"}] * 30 + \
            [{"provider_type": "Facility", "first_name": None, "last_name": None, "facility_name": f"F{i}", "npi": None}
             for i in range(30)]
     assert findings("location.crowded_address", *rows).empty
@@ -240,5 +308,7 @@ def test_checks_are_listed_with_their_factor_item():
                 "location.crowded_address": ("T1.i", "warning"),
                 "location.provider_many_locations": ("T1.i", "warning")}
     assert {k: (cat[k].factor, cat[k].severity.value) for k in expected} == expected
-    assert cat["location.crowded_address"].options == {"max_providers": 25}
+    assert cat["location.crowded_address"].options == {"max_providers": 25, "roster_locations": 5,
+                                                       "min_specialty_families": 5, "shared_phone_sites": 10,
+                                                       "outlier_factor": 4.0}
     assert cat["location.provider_many_locations"].options == {"max_locations": 8}

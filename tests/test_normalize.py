@@ -141,7 +141,7 @@ def _display_name_rule(first, middle, last, suffix, facility, ptype):
     if suffix is not None:
         person = person + ", " + suffix
     name = person if person != "" else facility
-    if ptype == "facility" and facility is not None:
+    if ptype in ("facility", "group") and facility is not None:     # an organisation shows its own name
         name = facility
     return name if name else None
 

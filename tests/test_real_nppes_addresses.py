@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 
 import pytest
 
@@ -59,11 +60,14 @@ FALSE_POSITIVES = {
 #: 218 in Rhode Island, outside a Connecticut-only service area.
 OUTSIDE_SERVICE_AREA = {"MA": 856, "RI": 218}
 
-#: The ghost-network signal on three hospital campuses (UConn Health 263 Farmington Ave: 146 NPIs;
-#: Hartford Hospital 85 Seymour St: 40; 1 Lyons St, Dedham MA: 31). Real campuses with that many
-#: clinicians, not defects: the default max_providers = 25 suits clinic addresses; a hospital-based
-#: network raises it in [check_options."location.crowded_address"].
-CROWDED = {"263 FARMINGTON AVE|06030": 146, "85 SEYMOUR ST|06106": 40, "1 LYONS ST|02026": 31}
+#: Addresses with more than 25 clinicians: UConn Health, 263 Farmington Ave (146 NPIs, 24 of them
+#: radiology, pathology, anesthesia or emergency: a campus), Hartford Hospital's 85 Seymour St (40, an
+#: orthopaedic group's suite) and 1 Lyons St, Dedham MA (31 of a multi-specialty group on its own
+#: central number, used at its 4 sites). Campuses and group sites, not listing artefacts: silent.
+#: The two findings are real artefacts at the campus: practitioners whose practice location is the
+#: provider-enrollment office (line 2 'PROVIDER ENROLLMENT'), an administrative address.
+CROWDED = {(R + str(line), "263 FARMINGTON AVE|06030"): "practice location given as UConn Health's PROVIDER "
+           "ENROLLMENT office: an administrative address, not where patients are seen" for line in (839, 1275)}
 
 # Fixed on the way (false positives this sample showed, now silent and pinned by unit tests):
 # 'MARLBORO' for Marlborough MA 01752 (-boro/-borough folded); 'BOX 306' under 800 Washington St,
@@ -95,7 +99,7 @@ def test_false_positive_count_is_pinned():
 def test_real_defect_counts_per_check():
     _, f = audited()
     counts = f["check_id"].value_counts().to_dict()
-    assert counts == {"location.outside_service_area": 1074, "location.crowded_address": 217,
+    assert counts == {"location.outside_service_area": 1074, "location.crowded_address": 2,
                       "location.po_box_zip": 14, "location.zip_city_mismatch": 6, "location.phone_out_of_state": 5,
                       "location.phone_invalid": 4, "location.zip_unknown": 1, "location.zip_state_mismatch": 1,
                       "location.po_box": 1}
@@ -108,10 +112,19 @@ def test_outside_service_area_is_every_row_outside_connecticut():
     assert len(out) == int((table["state"] != "CT").sum())
 
 
-def test_crowded_addresses_are_the_three_campuses():
+def test_crowded_address_is_silent_on_the_campuses_and_finds_the_administrative_listing():
     table, f = audited()
-    rows = table.set_index("record_id").loc[f.loc[f["check_id"] == "location.crowded_address", "record_id"]]
-    assert rows["location_key"].value_counts().to_dict() == CROWDED
+    crowded = f[f["check_id"] == "location.crowded_address"]
+    keys = table.set_index("record_id").loc[crowded["record_id"], "location_key"]
+    assert set(zip(crowded["record_id"], keys)) == set(CROWDED)
+    assert [json.loads(d)["reasons"] for d in crowded["detail"]] == [["administrative_address"]] * 2
+    # the three big sites are still seen, and judged campus / group site
+    from checks.locations import crowded_sites
+    sites = crowded_sites(table).drop_duplicates("location_key").set_index("location_key")
+    assert sites["providers"].to_dict() == {"263 FARMINGTON AVE|06030": 146, "85 SEYMOUR ST|06106": 40,
+                                            "1 LYONS ST|02026": 31}
+    assert sites["campus"].to_dict() == {"263 FARMINGTON AVE|06030": True, "85 SEYMOUR ST|06106": False,
+                                         "1 LYONS ST|02026": False}
 
 
 def test_no_address_or_phone_is_missing_in_nppes():
