@@ -638,41 +638,49 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> Path:
 
 # --- cross-insurer signals -------------------------------------------------------------------------
 
+#: The cross-insurer step works on one slice of NPIs at a time (by the NPI's last digit, its Luhn
+#: check digit, which spreads NPIs evenly), so pandas holds a tenth of a state's listings at once.
+NPI_SLICES = tuple("0123456789")
+
+
 def cross_insurer(state: str, extracts: list[str], out_path: str, examples: int = 20) -> dict[str, Any]:
     """Same NPI, same state, two insurers: listed at no common address, or at one address with
-    different phones or accepting statuses. Reads one state's extracts (a few columns each) and writes
-    the findings to ``out_path`` (Parquet); returns counts and a few examples."""
+    different phones or accepting statuses. Reads one state's extracts (a few columns each, as Arrow),
+    keeps the NPIs that two insurers list, and compares them a slice of NPIs at a time; writes the
+    findings to ``out_path`` (Parquet) and returns counts and a few examples."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
-    frames = [pq.read_table(p, columns=list(LISTING_COLUMNS)).to_pandas() for p in extracts if Path(p).exists()]
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(LISTING_COLUMNS))
-    frame = frame[frame["npi"].notna() & (frame["npi"] != "")]
-    frame = frame[(frame["state"].fillna(frame["market_state"]) == state)]
-    multi = frame.groupby("npi")["issuer_id"].transform("nunique") > 1
-    frame = frame[multi].astype(object).where(frame[multi].notna(), None)
-    found = []
-    if len(frame):
-        first = frame.drop_duplicates(["npi", "issuer_id"])
-        pairs = first.merge(first, on="npi", suffixes=("_a", "_b"))
-        pairs = pairs[pairs["issuer_id_a"] < pairs["issuer_id_b"]]
-        locs = frame.dropna(subset=["location_key"]).drop_duplicates(["npi", "issuer_id", "location_key"])
-        shared = locs.merge(locs, on=["npi", "location_key"], suffixes=("_a", "_b"))
-        shared = shared[shared["issuer_id_a"] < shared["issuer_id_b"]]
-        common = set(zip(shared["npi"], shared["issuer_id_a"], shared["issuer_id_b"]))
-        keyed = pd.Series(list(zip(pairs["npi"], pairs["issuer_id_a"], pairs["issuer_id_b"])), index=pairs.index,
-                          dtype=object)
-        apart = pairs[~keyed.isin(common) & pairs["location_key_a"].notna() & pairs["location_key_b"].notna()]
-        found.append(_conflicts("market.npi_address_conflict", apart, "address", state))
-        for check_id, column in (("market.npi_phone_conflict", "phone"),
-                                 ("market.npi_accepting_conflict", "accepting_status")):
-            a, b = shared[f"{column}_a"], shared[f"{column}_b"]
-            differ = shared[a.notna() & b.notna() & (a != b)]
-            if column == "accepting_status":
-                differ = differ[differ[f"{column}_a"].isin(["accepting", "not_accepting"])
-                                & differ[f"{column}_b"].isin(["accepting", "not_accepting"])]
-            found.append(_conflicts(check_id, differ, column, state))
+
     from .findings import FINDING_COLUMNS
-    findings = pd.concat([f for f in found if len(f)], ignore_index=True) if any(len(f) for f in found) else \
-        pd.DataFrame(columns=list(FINDING_COLUMNS) + ["issuer_a", "issuer_b", "state"])
+    tables = []
+    for p in extracts:
+        if not Path(p).exists():
+            continue
+        t = pq.read_table(p, columns=list(LISTING_COLUMNS))
+        st = pc.if_else(pc.is_valid(t["state"]), t["state"], t["market_state"])
+        keep = pc.and_(pc.equal(st, state), pc.greater(pc.utf8_length(pc.fill_null(t["npi"], "")), 0))
+        tables.append(t.filter(keep))
+    empty = pd.DataFrame(columns=list(FINDING_COLUMNS) + ["issuer_a", "issuer_b", "state"])
+    found = []
+    if tables:
+        table = pa.concat_tables(tables)
+        # NPIs listed by at least two insurers: counted on two columns only.
+        pairs = table.select(["npi", "issuer_id"]).group_by(["npi", "issuer_id"]).aggregate([])
+        counts = pairs.group_by("npi").aggregate([("issuer_id", "count")])
+        multi = counts.filter(pc.greater(counts["issuer_id_count"], 1))["npi"]
+        table = table.filter(pc.is_in(table["npi"], value_set=multi))
+        last = pc.utf8_slice_codeunits(table["npi"], -1, 2**31 - 1)
+        for digit in NPI_SLICES:
+            part = table.filter(pc.equal(last, digit)).to_pandas()
+            if len(part):
+                found.extend(_slice_conflicts(part.astype(object).where(part.notna(), None), state))
+        rest = table.filter(pc.invert(pc.is_in(last, value_set=pa.array(NPI_SLICES)))).to_pandas()
+        if len(rest):
+            found.extend(_slice_conflicts(rest.astype(object).where(rest.notna(), None), state))
+    found = [f for f in found if len(f)]
+    findings = pd.concat(found, ignore_index=True).sort_values(["check_id", "npi", "issuer_a", "issuer_b"],
+                                                               ignore_index=True) if found else empty
     _write_parquet(findings, Path(out_path))
     by_issuer: dict[str, dict[str, int]] = {}
     for side in ("issuer_a", "issuer_b"):
@@ -680,10 +688,34 @@ def cross_insurer(state: str, extracts: list[str], out_path: str, examples: int 
             by_issuer.setdefault(issuer, {}).setdefault(check, 0)
             by_issuer[issuer][check] += int(n)
     return {"state": state, "path": out_path, "findings": int(len(findings)),
-            "by_check": {k: int(v) for k, v in findings["check_id"].value_counts().items()},
+            "by_check": {k: int(v) for k, v in findings["check_id"].value_counts().sort_index().items()},
             "by_issuer": by_issuer,
             "examples": findings.head(examples)[["check_id", "npi", "provider_name", "issuer_a", "issuer_b",
                                                  "observed", "expected", "message"]].to_dict("records")}
+
+
+def _slice_conflicts(frame: pd.DataFrame, state: str) -> list[pd.DataFrame]:
+    """The conflicts among listings of NPIs that two or more insurers list (one slice of them)."""
+    first = frame.drop_duplicates(["npi", "issuer_id"])
+    pairs = first.merge(first, on="npi", suffixes=("_a", "_b"))
+    pairs = pairs[pairs["issuer_id_a"] < pairs["issuer_id_b"]]
+    locs = frame.dropna(subset=["location_key"]).drop_duplicates(["npi", "issuer_id", "location_key"])
+    shared = locs.merge(locs, on=["npi", "location_key"], suffixes=("_a", "_b"))
+    shared = shared[shared["issuer_id_a"] < shared["issuer_id_b"]]
+    common = set(zip(shared["npi"], shared["issuer_id_a"], shared["issuer_id_b"]))
+    keyed = pd.Series(list(zip(pairs["npi"], pairs["issuer_id_a"], pairs["issuer_id_b"])), index=pairs.index,
+                      dtype=object)
+    apart = pairs[~keyed.isin(common) & pairs["location_key_a"].notna() & pairs["location_key_b"].notna()]
+    out = [_conflicts("market.npi_address_conflict", apart, "address", state)]
+    for check_id, column in (("market.npi_phone_conflict", "phone"),
+                             ("market.npi_accepting_conflict", "accepting_status")):
+        a, b = shared[f"{column}_a"], shared[f"{column}_b"]
+        differ = shared[a.notna() & b.notna() & (a != b)]
+        if column == "accepting_status":
+            differ = differ[differ[f"{column}_a"].isin(["accepting", "not_accepting"])
+                            & differ[f"{column}_b"].isin(["accepting", "not_accepting"])]
+        out.append(_conflicts(check_id, differ, column, state))
+    return out
 
 
 def _conflicts(check_id: str, pairs: pd.DataFrame, column: str, state: str) -> pd.DataFrame:
