@@ -43,7 +43,7 @@ def main() -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for findings.csv, findings.jsonl, summary.json and the reports.")
 @click.option("--format", "fmt", default="auto", show_default=True,
-              type=click.Choice(["auto", "csv", "xlsx", "qhp"]), help="Source format; auto sniffs it.")
+              type=click.Choice(["auto", "csv", "xlsx", "qhp", "plannet"]), help="Source format; auto sniffs it.")
 @click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path),
               help="TOML [columns] file naming the headers our synonyms do not know.")
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path),
@@ -65,7 +65,8 @@ def main() -> None:
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary line.")
 def audit(source, out_dir, fmt, mapping, config, as_of, policy, fail_on, selected, disabled, encoding, sheet,
           nppes, leie, narrative, max_download_mb, quiet):
-    """Audit SOURCE (CSV/Excel export, QHP index.json or providers.json) and write the outputs to --out."""
+    """Audit SOURCE (CSV/Excel export, QHP index.json or providers.json, a FHIR Plan-Net file, folder or
+    API base URL) and write the outputs to --out."""
     from .audit import audit as run_audit
     from .outputs import write_outputs
     from .progress import Progress

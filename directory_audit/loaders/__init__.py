@@ -55,11 +55,11 @@ def problems_frame(rows: list[dict[str, str]]) -> pd.DataFrame:
 
 
 def _loaders() -> dict[str, Callable[..., LoadResult]]:
-    from . import files, qhp
-    return {"csv": files.load_csv, "xlsx": files.load_excel, "qhp": qhp.load}
+    from . import files, plannet, qhp
+    return {"csv": files.load_csv, "xlsx": files.load_excel, "qhp": qhp.load, "plannet": plannet.load}
 
 
-FORMATS = ("auto", "csv", "xlsx", "qhp")
+FORMATS = ("auto", "csv", "xlsx", "qhp", "plannet")
 
 
 def sniff(source: str) -> str:
@@ -74,7 +74,12 @@ def sniff(source: str) -> str:
         raise SourceNotFound(f"{source}: no such file or directory. Give the path of a directory export "
                              "(CSV, Excel) or a QHP index.json / providers.json.")
     if path.is_dir():
-        raise UnknownFormat(f"{source}: is a folder; give one file (a CSV/Excel export, or a QHP index.json).")
+        from .plannet import JSON_SUFFIXES, is_fhir_file
+        # a folder of saved FHIR Bundles, single resources or NDJSON is a Plan-Net directory
+        if any(is_fhir_file(p) for p in sorted(path.rglob("*"))[:1000] if p.suffix.lower() in JSON_SUFFIXES):
+            return "plannet"
+        raise UnknownFormat(f"{source}: is a folder without FHIR JSON files; give one file (a CSV/Excel export, "
+                            "or a QHP index.json), or a folder of Plan-Net Bundles / resources / NDJSON.")
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return "xlsx"
@@ -85,6 +90,9 @@ def sniff(source: str) -> str:
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    from .plannet import is_fhir_file
+    if stripped[:1] == b"{" and is_fhir_file(path):      # FHIR names a resourceType; QHP files never do
+        return "plannet"
     if stripped[:1] in (b"[", b"{"):
         return "qhp"
     if b"," in head or b"\t" in head:
@@ -94,7 +102,7 @@ def sniff(source: str) -> str:
 
 
 def load(source: str, settings: Settings, format: str = "auto", progress: Progress | None = None) -> LoadResult:
-    """Read a directory source into a raw frame. ``format``: auto, csv, xlsx or qhp."""
+    """Read a directory source into a raw frame. ``format``: auto, csv, xlsx, qhp or plannet."""
     progress = progress or Progress(enabled=False)
     if format == "auto":
         format = sniff(source)
