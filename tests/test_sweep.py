@@ -394,3 +394,39 @@ def test_market_html_opens_offline_sorts_and_links_each_insurer_report(local_swe
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     finally:
         browser.close()
+
+
+# --- fetching one feed (no cluster) --------------------------------------------------------------------
+
+def test_fetching_a_feed_files_schema_errors_dead_files_and_unparseable_indexes(tmp_path):
+    from directory_audit.http import HttpClient, HttpOptions
+    from directory_audit.sweep import fetch_qhp_feed
+    root = tmp_path / "srv"
+    write_feed(root, "ok", with_issuer(providers()[:3], "11111"))
+    (root / "bad").mkdir()
+    (root / "bad" / "index.json").write_text(json.dumps(
+        {"provider_urls": ["../ok/providers.json", "missing.json"], "plan_urls": "../ok/plans.json"}), encoding="utf-8")
+    (root / "empty").mkdir()
+    (root / "empty" / "index.json").write_text('{"provider_urls": [], "plan_urls": [], "formulary_urls": []}',
+                                               encoding="utf-8")
+    (root / "junk").mkdir()
+    (root / "junk" / "index.json").write_text("<html>Sign in</html>", encoding="utf-8")
+    server = FixtureServer(root)
+    try:
+        with HttpClient(HttpOptions(use_cache=False, requests_per_second=1000.0, backoff_base=0.01)) as client:
+            bad = fetch_qhp_feed(server.url + "bad/index.json", tmp_path / "w1", client)
+            empty = fetch_qhp_feed(server.url + "empty/index.json", tmp_path / "w2", client)
+            junk = fetch_qhp_feed(server.url + "junk/index.json", tmp_path / "w3", client)
+    finally:
+        server.close()
+    schema = sorted((p["field"], p["observed"]) for p in bad.problems if p["check_id"] == "feed.index_schema")
+    assert schema == [("formulary_urls", "missing"), ("plan_urls", '"../ok/plans.json"')]
+    dead = [p for p in bad.problems if p["check_id"] == "feed.unreachable"]
+    assert len(dead) == 1 and dead[0]["record_id"].endswith("/bad/missing.json") and "HTTP 404" in dead[0]["observed"]
+    assert not bad.dead and bad.local_index.exists()
+    assert json.loads(bad.local_index.read_text())["provider_urls"] == ["files/providers.json"]
+    assert [f["url"].rsplit("/", 2)[-2:] for f in bad.files] == [["ok", "providers.json"]]
+    assert empty.fatal.endswith("names no provider file (provider_urls)") and not empty.dead
+    assert any(p["field"] == "provider_urls" and p["observed"] == "[]" for p in empty.problems)
+    assert junk.dead.startswith(server.url + "junk/index.json: not JSON on every try")
+    assert [p["check_id"] for p in junk.problems] == ["feed.unreachable"]
