@@ -46,14 +46,14 @@ def market(n: int, rows: int, base_url: str, root: Path) -> Path:
     lines = ["State,Issuer ID,URL Submitted,Tech POC Email"]
     for i in range(n):
         issuer = f"{10001 + i}"
-        d = root / issuer
+        d = root / f"r{rows}" / issuer          # one folder per directory size: links never mix sizes
         d.mkdir(parents=True, exist_ok=True)
         if not (d / "providers.json").exists():
             os.link(qhp, d / "providers.json")
         (d / "index.json").write_text(json.dumps({"provider_urls": ["providers.json"], "plan_urls": [],
                                                   "formulary_urls": []}), encoding="utf-8")
-        lines.append(f"OR,{issuer},{base_url}{issuer}/index.json,tech@{issuer}.example")
-    path = root / f"market_{n}.csv"
+        lines.append(f"OR,{issuer},{base_url}r{rows}/{issuer}/index.json,tech@{issuer}.example")
+    path = root / f"market_{n}_{rows}.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
