@@ -1,3 +1,3 @@
 """Check families. Importing a module registers its checks; this list is the registration."""
-from . import records, identifiers, locations, open_practice, update_frequency, languages, duplicates, conformance  # noqa: F401
+from . import records, identifiers, locations, open_practice, update_frequency, languages, duplicates, conformance, public_access  # noqa: F401
 from . import feeds  # noqa: F401  (feed-level findings filed by the market sweep)

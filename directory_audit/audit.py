@@ -99,6 +99,9 @@ def audit_loaded(source: str, loaded: LoadResult, settings: Settings, progress: 
     stages["checks"] = time.perf_counter() - t
     duration = time.perf_counter() - t0
     summary = build_summary(source, loaded, table, result, settings, catalogue, specs, started, duration, stages)
+    for key in ("site", "archive"):          # a crawl's pages and its WARC evidence file (website loader)
+        if key in loaded.metadata:
+            summary[key] = loaded.metadata[key]
     return AuditResult(table=table, findings=result.findings, summary=summary,
                        check_runs=result.check_runs, loaded=loaded)
 

@@ -74,6 +74,13 @@ class Settings:
     quiet: bool = False
     max_download_mb: float = 2048
     config_file: Path | None = None
+    # The website loader (--profile): the site profile, the HTTP cache folder and whether to ignore
+    # it (--cache, --refresh), the page cap (--max-pages), and where the WARC archive goes (--out).
+    site_profile: Path | None = None
+    http_cache_dir: Path | None = None
+    http_refresh: bool | None = None
+    max_pages: int | None = None
+    archive_dir: Path | None = None
 
     @property
     def verification_window_days(self) -> int:
@@ -105,6 +112,7 @@ class Settings:
             "nppes_file": str(self.nppes_file) if self.nppes_file else None,
             "leie_file": str(self.leie_file) if self.leie_file else None,
             "narrative_file": str(self.narrative_file) if self.narrative_file else None,
+            "site_profile": str(self.site_profile) if self.site_profile else None,
         }
 
 
@@ -174,6 +182,8 @@ def _validate(s: Settings) -> None:
                           "(add more under [policies] in the settings file).")
     if s.fail_on not in FAIL_ON:
         raise ConfigError(f"fail_on: found {s.fail_on!r}, expected one of {list(FAIL_ON)}.")
+    if s.max_pages is not None and int(s.max_pages) < 1:
+        raise ConfigError(f"--max-pages: found {s.max_pages!r}, expected a positive number of pages.")
     if s.max_age_days is not None and int(s.max_age_days) < 1:
         raise ConfigError(f"max_age_days: found {s.max_age_days!r}, expected a positive number of days.")
     if isinstance(s.max_download_mb, bool) or not isinstance(s.max_download_mb, (int, float)) \

@@ -23,6 +23,12 @@ def s():
     return load_settings(as_of="2026-11-01")
 
 
+@pytest.fixture
+def pn():
+    """Only the plannet.* checks: the conformance tests need nothing else, and run faster for it."""
+    return load_settings(as_of="2026-11-01", selected_checks=("plannet",))
+
+
 def flat(findings, prefix="plannet."):
     f = findings[findings["check_id"].str.startswith(prefix)]
     return sorted(zip(f["check_id"], f["record_id"], f["field"], f["observed"].fillna("")))
@@ -54,9 +60,9 @@ def test_current_guide_examples_map_every_field(s):
     assert detail.loc["PractitionerRole/HansSoloRole1@Location/HansSoloClinic", "language_proficiency"] == "ja:30"
 
 
-def test_current_guide_examples_are_conformant(s):
+def test_current_guide_examples_are_conformant(pn):
     """Everything the role references is in the folder: no plannet finding at all."""
-    assert flat(audit(str(EXAMPLES_NOW), s).findings) == []
+    assert flat(audit(str(EXAMPLES_NOW), pn).findings) == []
 
 
 def test_2019_examples_read_the_old_extensions_and_report_what_is_missing(s):
@@ -98,6 +104,9 @@ def test_auto_recognises_folders_bundles_and_ndjson(tmp_path):
     # QHP files name no resourceType and stay QHP
     assert sniff(str(REFERENCE / "qhp" / "examples" / "providers.json")) == "qhp"
     assert sniff(str(REFERENCE / "qhp" / "examples" / "index.json")) == "qhp"
+    assert sniff("https://payer.example/fhir") == sniff("https://payer.example/api/FHIR/R4/") == "plannet"
+    with pytest.raises(UnknownFormat, match="--format plannet for a FHIR Plan-Net API base URL"):
+        sniff("https://payer.example/find-a-doctor")
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "a.csv").write_text("a,b\n1,2\n")
     with pytest.raises(UnknownFormat, match="folder without FHIR JSON"):
@@ -131,9 +140,9 @@ PLACE = {"resourceType": "Location", "id": "l1", "address": {"line": ["2801 N Ga
          "state": "OR", "postalCode": "97227"}, "telecom": [{"system": "phone", "value": "503-413-2200"}]}
 
 
-def test_a_clean_role_gives_no_conformance_finding(tmp_path, s):
+def test_a_clean_role_gives_no_conformance_finding(tmp_path, pn):
     folder = _write(tmp_path / "d", _role("r1"), PERSON, PLACE)
-    assert flat(audit(str(folder), s).findings) == []
+    assert flat(audit(str(folder), pn).findings) == []
 
 
 @pytest.mark.parametrize("change, expected", [
@@ -154,14 +163,14 @@ def test_a_clean_role_gives_no_conformance_finding(tmp_path, s):
     (lambda role, person, place: role.update(practitioner={"reference": "Practitioner/gone"}),
      [("plannet.dangling_reference", "PractitionerRole/r1", "PractitionerRole.practitioner", "Practitioner/gone")]),
 ])
-def test_each_conformance_check_fires_with_resource_and_element(tmp_path, s, change, expected):
+def test_each_conformance_check_fires_with_resource_and_element(tmp_path, pn, change, expected):
     role, person, place = _role("r1"), json.loads(json.dumps(PERSON)), json.loads(json.dumps(PLACE))
     change(role, person, place)
     folder = _write(tmp_path / "d", role, person, place)
-    assert flat(audit(str(folder), s).findings) == expected
+    assert flat(audit(str(folder), pn).findings) == expected
 
 
-def test_accepting_and_last_updated_fall_back_where_the_guide_allows(tmp_path, s):
+def test_accepting_and_last_updated_fall_back_where_the_guide_allows(tmp_path, pn):
     """No newpatients on the role but on its Location, no lastUpdated on the role but on the
     practitioner: both read through, and neither is reported missing."""
     role = _role("r1")
@@ -170,7 +179,7 @@ def test_accepting_and_last_updated_fall_back_where_the_guide_allows(tmp_path, s
     place = {**PLACE, "extension": [{"url": f"{PN}/newpatients", "extension": [
         {"url": "acceptingPatients", "valueCodeableConcept": {"coding": [{"code": "nopt"}]}}]}]}
     folder = _write(tmp_path / "d", role, person, place)
-    result = audit(str(folder), s)
+    result = audit(str(folder), pn)
     assert flat(result.findings) == []
     row = result.table.iloc[0]
     assert row["accepting_status"] == "not_accepting" and str(row["last_updated"].date()) == "2026-09-30"
@@ -186,9 +195,9 @@ def test_accepting_and_last_updated_fall_back_where_the_guide_allows(tmp_path, s
     ({"url": f"{PN}/newpatients", "extension": [{"url": "acceptingPatients", "valueCodeableConcept": {"text": "maybe"}}]},
      "unknown"),                                                                     # a value no vocabulary knows
 ])
-def test_three_shapes_of_accepting_status(tmp_path, s, extension, expected):
+def test_three_shapes_of_accepting_status(tmp_path, pn, extension, expected):
     folder = _write(tmp_path / "d", _role("r1", extension=[extension]), PERSON, PLACE)
-    assert audit(str(folder), s).table.iloc[0]["accepting_status"] == expected
+    assert audit(str(folder), pn).table.iloc[0]["accepting_status"] == expected
 
 
 def test_accepting_status_is_taken_for_the_roles_network(tmp_path, s):
@@ -232,6 +241,15 @@ def test_searchset_bundle_with_urn_references_whole_and_streamed(tmp_path, s, mo
         assert res.problems.empty
 
 
+def test_contained_location_and_practitioner_are_resolved(tmp_path, pn):
+    role = _role("r1", location=[{"reference": "#here"}], practitioner={"reference": "#who"},
+                 contained=[{**PLACE, "id": "here"}, {**PERSON, "id": "who"}])
+    result = audit(str(_write(tmp_path / "d", role)), pn)
+    assert flat(result.findings) == []
+    row = result.table.iloc[0]
+    assert (row["record_id"], row["last_name"], row["city"]) == ("PractitionerRole/r1@Location/r1.here", "Doe", "PORTLAND")
+
+
 def test_ndjson_bad_line_is_a_finding_and_the_rest_is_read(tmp_path, s):
     path = tmp_path / "export.ndjson"
     path.write_text("\n".join([json.dumps(_role("r1")), "{not json", json.dumps(PERSON), json.dumps(PLACE)]) + "\n")
@@ -242,13 +260,22 @@ def test_ndjson_bad_line_is_a_finding_and_the_rest_is_read(tmp_path, s):
     assert "byte offset" in bad["message"].iloc[0]
 
 
-def test_operation_outcome_saved_in_place_of_a_page(tmp_path, s):
+def test_operation_outcome_saved_in_place_of_a_page(tmp_path, pn):
     folder = _write(tmp_path / "d", _role("r1"), PERSON, PLACE)
     (folder / "page-2.json").write_text(json.dumps({"resourceType": "OperationOutcome", "issue": [
         {"severity": "error", "code": "too-costly", "diagnostics": "_count too large"}]}))
-    found = flat(audit(str(folder), s).findings)
+    found = flat(audit(str(folder), pn).findings)
     assert found == [("plannet.operation_outcome", "page-2.json", "Bundle",
                       "OperationOutcome: error too-costly: _count too large")]
+
+
+def test_warnings_beside_search_results_are_not_an_outcome_finding(tmp_path, pn):
+    warning = {"resourceType": "OperationOutcome", "issue": [{"severity": "warning", "code": "not-supported",
+                                                             "diagnostics": "_include=PractitionerRole:network ignored"}]}
+    entries = [{"resource": r} for r in (_role("r1"), PERSON, PLACE)] + [{"resource": warning, "search": {"mode": "outcome"}}]
+    path = tmp_path / "page.json"
+    path.write_text(json.dumps({"resourceType": "Bundle", "type": "searchset", "entry": entries}))
+    assert flat(audit(str(path), pn).findings) == []
 
 
 def test_malformed_json_names_the_byte_offset(tmp_path, s):
@@ -284,15 +311,23 @@ def _line(record_id: str) -> str | None:
 ONLY_CSV = {"identifier.npi_type_mismatch", "source.malformed_record"}
 
 
-@pytest.mark.parametrize("form", ["export", "bundles"])
-def test_csv_and_plannet_forms_of_one_directory_give_the_same_findings(tmp_path, s, form):
+@pytest.fixture(scope="module")
+def both_forms(tmp_path_factory):
+    """The Oregon CSV fixture audited as CSV, and written as Plan-Net by fixtures/make_plannet.py."""
     import importlib.util
     spec = importlib.util.spec_from_file_location("make_plannet", FIXTURES / "make_plannet.py")
     make = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(make)
-    make.write(make.resources_from_csv(FIXTURES / "oregon" / "directory.csv"), tmp_path, page_size=40)
-    as_csv = audit(str(FIXTURES / "oregon" / "directory.csv"), s).findings
-    as_fhir = audit(str(tmp_path / form), s).findings
+    folder = tmp_path_factory.mktemp("oregon-plannet")
+    make.write(make.resources_from_csv(FIXTURES / "oregon" / "directory.csv"), folder, page_size=40)
+    settings = load_settings(as_of="2026-11-01")
+    return audit(str(FIXTURES / "oregon" / "directory.csv"), settings).findings, folder, settings
+
+
+@pytest.mark.parametrize("form", ["export", "bundles"])
+def test_csv_and_plannet_forms_of_one_directory_give_the_same_findings(both_forms, form):
+    as_csv, folder, s = both_forms
+    as_fhir = audit(str(folder / form), s).findings
     a = {(c, _line(r), f) for c, r, f in zip(as_csv["check_id"], as_csv["record_id"], as_csv["field"]) if c not in ONLY_CSV}
     b = {(c, _line(r), f) for c, r, f in zip(as_fhir["check_id"], as_fhir["record_id"], as_fhir["field"])
          if not c.startswith("plannet.")}
@@ -300,7 +335,31 @@ def test_csv_and_plannet_forms_of_one_directory_give_the_same_findings(tmp_path,
     # CSV line 215 has no phone; its Location's phone (from another row at that address) is shown instead
     assert a - b == {("location.phone_missing", "215", "phone")}
     assert b - a == set()
-    conformance = {(c, _line(r)) for c, r in zip(as_fhir["check_id"], as_fhir["record_id"]) if c.startswith("plannet.")}
-    # the two rows with no accepting value, one Location with neither address nor phone, one person without NPI
-    assert sorted(c for c, _ in conformance) == ["plannet.location_incomplete", "plannet.missing_newpatients",
-                                                 "plannet.missing_newpatients", "plannet.missing_npi"]
+
+    def lines(findings, check_id):
+        return sorted(_line(r) for r in findings.loc[findings["check_id"] == check_id, "record_id"])
+    # each must-support finding names the resource behind a row-level finding of the same gap
+    assert lines(as_fhir, "plannet.missing_specialty") == lines(as_csv, "record.specialty_missing") != []
+    assert lines(as_fhir, "plannet.missing_last_updated") == lines(as_csv, "update.last_updated_missing") != []
+    assert lines(as_fhir, "plannet.missing_newpatients") == lines(as_csv, "open_practice.flag_missing") != []
+    # the one Location no row gave a phone; the people listed without an NPI
+    assert as_fhir.loc[as_fhir["check_id"] == "plannet.location_incomplete", "field"].tolist() == ["Location.telecom"]
+    assert (as_fhir["check_id"] == "plannet.missing_npi").sum() == \
+        as_csv.loc[as_csv["check_id"] == "identifier.npi_missing", "record_id"].nunique() == 2
+
+
+def test_command_line_audits_the_committed_ndjson_export_with_auto_format(tmp_path):
+    from click.testing import CliRunner
+    from directory_audit.cli import main
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["audit", str(FIXTURES / "oregon" / "plannet" / "export"), "--out", str(out),
+                                       "--as-of", "2026-11-01", "--check", "plannet", "--quiet"])
+    assert result.exit_code == 1, result.output            # a Location without telecom is an error
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["format"] == "plannet" and summary["rows_audited"] == 281
+    assert summary["findings_by_check"]["plannet.location_incomplete"] == 1
+    bad = tmp_path / "bad.ndjson"
+    bad.write_bytes(b"\xff\xfe not utf-8\n")
+    result = CliRunner().invoke(main, ["audit", str(bad), "--format", "plannet", "--out", str(out), "--quiet"])
+    assert result.exit_code == 2
+    assert "bad.ndjson:1 (byte offset 0) is not JSON" in result.output

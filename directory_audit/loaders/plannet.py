@@ -21,10 +21,11 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 from urllib.parse import urljoin
 
 import ijson
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError, MalformedJSON, SourceNotFound
@@ -32,6 +33,7 @@ from ..model import RAW_FIELDS, SOURCE_COLUMNS
 from ..progress import Progress
 from ..settings import Settings
 from . import LoadResult, problems_frame, sha256_of
+from .qhp import _CountingReader
 
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 NUCC_SYSTEM = "http://nucc.org/provider-taxonomy"
@@ -250,6 +252,12 @@ class Directory:
     problems: list[dict[str, str]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     repeated: int = 0
+    #: one object per distinct value of the fields that repeat (dates, cities, names, accepting tuples):
+    #: a hundred thousand roles hold a few thousand distinct values, not a hundred thousand copies
+    _shared: dict = field(default_factory=dict)
+
+    def share(self, *values):
+        return tuple(v if v is None else self._shared.setdefault(v, v) for v in values)
 
     def known(self, key: str) -> bool:
         kind = key.split("/", 1)[0]
@@ -284,15 +292,27 @@ class Directory:
             return
         key = f"{kind}/{rid}"
         self.counts[kind] = self.counts.get(kind, 0) + 1
+        aliases = aliases or {}
+        contained = [c for c in resource.get("contained") or [] if isinstance(c, dict) and c.get("id")
+                     and c.get("resourceType") in SUMMARIZERS]
+        if contained:
+            # '#loc1' inside this resource means its contained Location loc1: give it a key of its own
+            aliases = {**aliases, **{f"#{c['id']}": f"{c['resourceType']}/{rid}.{c['id']}" for c in contained}}
+            for c in contained:
+                SUMMARIZERS[c["resourceType"]](self, f"{c['resourceType']}/{rid}.{c['id']}", c, source, aliases)
         summarize = SUMMARIZERS.get(kind)
         if summarize is not None:
-            summarize(self, key, resource, source, aliases or {})
+            summarize(self, key, resource, source, aliases)
 
     def add_bundle(self, bundle: dict, where: str, source: str) -> None:
         entries = [e for e in bundle.get("entry") or [] if isinstance(e, dict)]
         aliases = bundle_aliases(entries)
         for i, entry in enumerate(entries):
-            self.add(entry.get("resource"), f"{where} entry[{i}]", source, aliases)
+            resource = entry.get("resource")
+            if isinstance(resource, dict) and resource.get("resourceType") == "OperationOutcome" and not any(
+                    isinstance(x, dict) and x.get("severity") in ("error", "fatal") for x in resource.get("issue") or []):
+                continue      # a search's own warnings (an _include it ignored) beside its results, not a failure
+            self.add(resource, f"{where} entry[{i}]", source, aliases)
 
     def outcome(self, resource: dict, where: str) -> None:
         issues = [i for i in resource.get("issue") or [] if isinstance(i, dict)]
@@ -330,9 +350,9 @@ def _role(d: Directory, key: str, r: dict, source: str, aliases: dict[str, str])
            "org": ref_key(r.get("providedBy") if is_service else r.get("organization"), aliases),
            "locations": tuple(k for k in (ref_key(x, aliases) for x in r.get("location") or []) if k),
            "services": tuple(k for k in (ref_key(x, aliases) for x in r.get("healthcareService") or []) if k),
-           "networks": tuple(nets), "specialties": _join(specialties),
-           "accepting": tuple(newpatients(r, aliases)), "phone": phone(r),
-           "last_updated": _last_updated(r), "languages": _join(langs), "proficiency": _join(prof),
+           "networks": d.share(tuple(nets))[0], "specialties": d.share(_join(specialties))[0],
+           "accepting": d.share(tuple(newpatients(r, aliases)))[0], "phone": phone(r),
+           "last_updated": d.share(_last_updated(r))[0], "languages": _join(langs), "proficiency": _join(prof),
            "service_name": r.get("name") if is_service else None, "source": source}
     for c in ROLE_COLUMNS:
         d.roles[c].append(row[c])
@@ -341,9 +361,9 @@ def _role(d: Directory, key: str, r: dict, source: str, aliases: dict[str, str])
 def _practitioner(d: Directory, key: str, r: dict, source: str, aliases: dict[str, str]) -> None:
     name = _person_name(r)
     langs, prof = languages(r)
-    d.people[key] = (npi_of(r), name.get("prefix"), name.get("first_name"), name.get("middle_name"),
-                     name.get("last_name"), name.get("suffix"), name.get("name"), r.get("gender"),
-                     _join(langs), _join(prof), _last_updated(r))
+    d.people[key] = (npi_of(r),) + d.share(name.get("prefix"), name.get("first_name"), name.get("middle_name"),
+                                           name.get("last_name"), name.get("suffix")) + \
+        (name.get("name"),) + d.share(r.get("gender"), _join(langs), _join(prof), _last_updated(r))
 
 
 PEOPLE_COLUMNS = ("npi", "prefix", "first_name", "middle_name", "last_name", "suffix", "person_name", "gender",
@@ -353,9 +373,10 @@ PEOPLE_COLUMNS = ("npi", "prefix", "first_name", "middle_name", "last_name", "su
 def _location(d: Directory, key: str, r: dict, source: str, aliases: dict[str, str]) -> None:
     a = _address(r)
     langs, _ = languages(r)
-    d.places[key] = (r.get("name"), a.get("address_line1"), a.get("address_line2"), a.get("city"), a.get("state"),
-                     a.get("zip"), a.get("county"), phone(r), tuple(newpatients(r, aliases)), _join(langs),
-                     bool(a), bool(phone(r) or any(isinstance(t, dict) and t.get("value") for t in r.get("telecom") or [])))
+    d.places[key] = (r.get("name"), a.get("address_line1")) + \
+        d.share(a.get("address_line2"), a.get("city"), a.get("state"), a.get("zip"), a.get("county")) + \
+        (phone(r),) + d.share(tuple(newpatients(r, aliases)), _join(langs)) + \
+        (bool(a), bool(phone(r) or any(isinstance(t, dict) and t.get("value") for t in r.get("telecom") or [])))
 
 
 PLACE_COLUMNS = ("location_name", "address_line1", "address_line2", "city", "state", "zip", "county",
@@ -471,22 +492,12 @@ def _read_ndjson(d: Directory, path: Path, label: str, progress: Progress) -> No
                 task.update(offset)
 
 
-class _Counting:
-    def __init__(self, fh):
-        self.fh, self.pos = fh, 0
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.fh.read(n)
-        self.pos += len(data)
-        return data
-
-
 def _stream_bundle(d: Directory, path: Path, label: str, progress: Progress) -> None:
     """A Bundle too big to parse whole: entries one at a time. References by fullUrl resolve only
     to entries read before them, so big Bundles with urn:uuid references should be NDJSON instead."""
     aliases: dict[str, str] = {}
     with open(path, "rb") as fh, progress.task(f"reading {path.name}", total=path.stat().st_size) as task:
-        reader = _Counting(fh)
+        reader = _CountingReader(fh)
         try:
             for i, entry in enumerate(ijson.items(reader, "entry.item", use_float=True)):
                 if not isinstance(entry, dict):
@@ -502,13 +513,6 @@ def _stream_bundle(d: Directory, path: Path, label: str, progress: Progress) -> 
 
 # --- joining ----------------------------------------------------------------------------------------
 
-def _frame(table: dict[str, tuple], columns: tuple[str, ...], key: str) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(list(table.values()), columns=list(columns)) if table else \
-        pd.DataFrame(columns=list(columns))
-    frame.insert(0, key, list(table.keys()))
-    return frame
-
-
 def _pick_accepting(entries: tuple, nets: tuple) -> tuple[str | None, str | None]:
     """The entry for one of the row's networks, else one that names no network, else the first."""
     if not entries:
@@ -519,41 +523,60 @@ def _pick_accepting(entries: tuple, nets: tuple) -> tuple[str | None, str | None
     return chosen[0], shown
 
 
+def _lookup(table: dict[str, tuple], keys: pd.Series, columns: tuple[str, ...]) -> dict[str, pd.Series]:
+    """For each row's key, the summary's fields (None where the key is missing or not served): one hash
+    lookup per row and a take per column, not a merge that copies every column of the rows."""
+    at = pd.Index(list(table), dtype=object).get_indexer(keys.astype(object))
+    values = list(table.values())
+    out = {}
+    for j, column in enumerate(columns):
+        array = pd.Series([v[j] for v in values] + [None], dtype=object).to_numpy()
+        out[column] = pd.Series(array[at], index=keys.index, dtype=object)      # -1 takes the trailing None
+    return out
+
+
+def _per_distinct(values: pd.Series, func) -> pd.Series:
+    """``func`` of each distinct value (strings or tuples), spread back to every row."""
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    done = pd.Series([func(u) for u in uniques] + [func(None)], dtype=object).to_numpy()
+    return pd.Series(done[codes], index=values.index, dtype=object)
+
+
 def build_rows(d: Directory) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(raw frame, detail frame) from the summaries; files problems for what does not join."""
-    roles = pd.DataFrame(d.roles, columns=list(ROLE_COLUMNS))
+    # object columns share the summaries' strings; an Arrow frame would copy every one of them
+    roles = pd.DataFrame({c: pd.Series(d.roles[c], dtype=object) for c in ROLE_COLUMNS})
     if roles.empty:
         return pd.DataFrame(columns=COLUMNS), pd.DataFrame(columns=["record_id", "accepting_detail", "language_proficiency"])
     _integrity(d, roles)
     # One row per role x location; a role with no location keeps one row so it is still audited.
-    rows = roles.assign(location=roles["locations"].map(lambda t: list(t) if t else [None])).explode("location")
-    rows = rows.reset_index(drop=True)
+    per_role = roles["locations"].map(len).to_numpy()
+    rows = roles.iloc[np.repeat(np.arange(len(roles)), np.maximum(per_role, 1))].reset_index(drop=True)
+    rows["location"] = pd.Series([loc for t in roles["locations"] for loc in (t or (None,))], dtype=object)
     rows["service"] = rows["services"].map(lambda t: t[0] if t else None)
-    rows = rows.merge(_frame(d.people, PEOPLE_COLUMNS, "who"), on="who", how="left")
-    rows = rows.merge(_frame(d.places, PLACE_COLUMNS, "location"), on="location", how="left")
-    rows = rows.merge(_frame(d.orgs, ORG_COLUMNS, "org"), on="org", how="left")
-    services = pd.DataFrame({"service": list(d.services), "service_accepting": [v[0] for v in d.services.values()],
-                             "service_languages": [v[1] for v in d.services.values()]})
-    rows = rows.merge(services, on="service", how="left")
+    for column, values in _lookup(d.people, rows["who"], PEOPLE_COLUMNS).items():
+        rows[column] = values
+    for column, values in _lookup(d.places, rows["location"], PLACE_COLUMNS).items():
+        rows[column] = values
+    for column, values in _lookup(d.orgs, rows["org"], ORG_COLUMNS).items():
+        rows[column] = values
+    for column, values in _lookup(d.services, rows["service"], ("service_accepting", "service_languages")).items():
+        rows[column] = values
 
     individual = rows["kind"].eq("role")
     # Accepting status: the role's own extension, else its location's, else its service's; where one
     # lists several networks, the entry for the row's network. Decided once per distinct combination.
-    combos = [rows[c].map(repr, na_action=None).astype(object) for c in
-              ("accepting", "location_accepting", "service_accepting", "networks")]
-    key = pd.factorize(combos[0] + "\t" + combos[1] + "\t" + combos[2] + "\t" + combos[3])[0]
-    first = pd.Series(range(len(rows))).groupby(key).first()
-    picked = {}
-    for k, at in first.items():
-        row = rows.iloc[at]
-        for entries in (row["accepting"], row["location_accepting"], row["service_accepting"]):
-            if isinstance(entries, tuple) and entries:
-                picked[k] = _pick_accepting(entries, row["networks"])
-                break
-        else:
-            picked[k] = (None, None)
-    accepting = pd.Series(key).map(lambda k: picked[k][0])
-    accepting_detail = pd.Series(key).map(lambda k: picked[k][1])
+    combos = pd.Series(list(zip(rows["accepting"], rows["location_accepting"], rows["service_accepting"],
+                                rows["networks"])), dtype=object)
+
+    def pick(combo):
+        if combo is None:
+            return (None, None)
+        *sources, nets = combo
+        entries = next((e for e in sources if isinstance(e, tuple) and e), None)
+        return _pick_accepting(entries, nets) if entries else (None, None)
+    picked = _per_distinct(combos, pick)
+    accepting, accepting_detail = picked.str[0], picked.str[1]
 
     plans_by_network: dict[str, list[str]] = {}
     for plan, nets in d.plans.items():
@@ -561,42 +584,41 @@ def build_rows(d: Directory) -> tuple[pd.DataFrame, pd.DataFrame]:
             plans_by_network.setdefault(n, []).append(plan.split("/", 1)[1])
     # a network by its name, as directories show it; by its id when the network resource is missing
     net_names = {k: v[0] for k, v in d.orgs.items() if v[0]}
-    net_text = rows["networks"].map(lambda t: _join((net_names.get(n) or n.split("/", 1)[-1] for n in t), "|")
-                                    if t else None)
-    plan_text = rows["networks"].map(lambda t: _join((p for n in t for p in plans_by_network.get(n, [])), "|") if t else None)
-
-    record_id = rows["key"] + rows["location"].map(lambda l: f"@{l}" if isinstance(l, str) else "")
-    role_phone = rows["phone"]
+    net_text = _per_distinct(rows["networks"], lambda t: _join((net_names.get(n) or n.split("/", 1)[-1]
+                                                                for n in t), "|") if t else None)
+    plan_text = _per_distinct(rows["networks"], lambda t: _join((p for n in t for p in plans_by_network.get(n, [])),
+                                                                "|") if t else None)
+    located = rows["location"].notna()
+    record_id = rows["key"].where(~located, rows["key"] + "@" + rows["location"].where(located, ""))
     out = pd.DataFrame({
         "record_id": record_id,
         "source_format": "plannet",
         "source_file": rows["source"],
         "npi": rows["npi"].where(individual, rows["org_npi"]),
-        "npi_entity_type": individual.map({True: "1", False: "2"}),
-        "provider_type": pd.Series("individual", index=rows.index).where(
-            individual, rows["org_is_group"].eq(True).map({True: "group", False: "facility"})),
+        "npi_entity_type": np.where(individual, "1", "2"),
+        "provider_type": np.where(individual, "individual", np.where(rows["org_is_group"].eq(True), "group", "facility")),
         "name": rows["person_name"].where(individual, None),
         "prefix": rows["prefix"], "first_name": rows["first_name"], "middle_name": rows["middle_name"],
         "last_name": rows["last_name"], "suffix": rows["suffix"],
         # a practitioner's group or organization, as the CSV exports' "practice name"; a service's own name
-        "facility_name": rows["org_name"].where(individual, rows["service_name"].fillna(rows["org_name"])),
+        "facility_name": rows["org_name"].where(individual, rows["service_name"].where(rows["service_name"].notna(),
+                                                                                       rows["org_name"])),
         "gender": rows["gender"],
         "specialties": rows["specialties"],
         "address_line1": rows["address_line1"], "address_line2": rows["address_line2"], "city": rows["city"],
         "state": rows["state"], "zip": rows["zip"], "county": rows["county"],
-        "phone": role_phone.fillna(rows["location_phone"]),
+        "phone": rows["phone"].where(rows["phone"].notna(), rows["location_phone"]),
         "accepting_status": accepting,
         "provider_accepting_status": None,
         "languages": _union(rows["person_languages"].where(individual, rows["languages"]),
                             rows["location_languages"], rows["service_languages"].where(~individual, None)),
         "plan_ids": plan_text,
         "network_ids": net_text,
-        "last_updated": rows["last_updated"].fillna(rows["person_updated"]),
+        "last_updated": rows["last_updated"].where(rows["last_updated"].notna(), rows["person_updated"]),
     })
-    out["name"] = out["name"].where(out["name"].notna(), None)
     detail = pd.DataFrame({"record_id": record_id, "accepting_detail": accepting_detail,
                            "language_proficiency": rows["person_proficiency"].where(individual, rows["proficiency"])})
-    return out[COLUMNS], detail
+    return out[COLUMNS].astype(object), detail
 
 
 def _union(*columns: pd.Series) -> pd.Series:
@@ -752,21 +774,26 @@ class Crawl:
         self.d.add_bundle(body, url, url)
         return body
 
-    def fill_references(self) -> None:
-        """Fetch, in batches by id, what roles referenced but no page included."""
-        roles = self.d.roles
-        wanted: dict[str, set[str]] = {}
-        for column in ("who", "org", "locations", "services", "networks"):
-            for value in roles[column]:
-                for ref in (value if isinstance(value, tuple) else (value,)):
-                    if ref and "/" in ref and not ref.startswith(("#", "urn:")) and not self.d.known(ref):
-                        kind, rid = ref.split("/", 1)
+    def fill_references(self, rounds: int = 3) -> None:
+        """Fetch, in batches by id, what roles referenced but no page included. A service fetched this
+        way may name an organization no page included: up to ``rounds`` passes, each id asked once."""
+        asked: set[str] = set()
+        for _ in range(rounds):
+            wanted: dict[str, set[str]] = {}
+            for column in ("who", "org", "locations", "services", "networks"):
+                for value in pd.unique(pd.Series(self.d.roles[column], dtype=object).explode().dropna()):
+                    if "/" in value and not value.startswith(("#", "urn:")) and value not in asked \
+                            and not self.d.known(value):
+                        asked.add(value)
+                        kind, rid = value.split("/", 1)
                         wanted.setdefault(kind, set()).add(rid)
-        for kind, ids in sorted(wanted.items()):
-            ids_sorted = sorted(ids)
-            for i in range(0, len(ids_sorted), ID_BATCH):
-                batch = ",".join(ids_sorted[i: i + ID_BATCH])
-                self.search(f"{self.base}/{kind}?_id={batch}&_count={ID_BATCH}")
+            if not wanted:
+                return
+            for kind, ids in sorted(wanted.items()):
+                ids_sorted = sorted(ids)
+                for i in range(0, len(ids_sorted), ID_BATCH):
+                    batch = ",".join(ids_sorted[i: i + ID_BATCH])
+                    self.search(f"{self.base}/{kind}?_id={batch}&_count={ID_BATCH}")
 
 
 def search_url(base: str, resource: str, count: int) -> str:
@@ -816,9 +843,13 @@ def load(source: str, settings: Settings, progress: Progress, client=None) -> Lo
                 read_file(d, path, label, progress)
                 task.advance()
         sources, checksum = [str(p) for p in files], sha256_of(files)
-    if not d.roles["key"] and not d.problems:
+    if not d.roles["key"] and not any(p["check_id"].startswith("plannet.") for p in d.problems):
+        # nothing to audit and no finding about the directory itself (a failed page, an outcome)
+        unreadable = f"; {len(d.problems)} record(s) could not be read, the first: {d.problems[0]['message']}" \
+            if d.problems else ""
         raise InputError(f"{source}: no PractitionerRole or HealthcareService resources found "
-                         f"(read {dict(sorted(d.counts.items())) or 'no FHIR resources'}); expected a Plan-Net directory.")
+                         f"(read {dict(sorted(d.counts.items())) or 'no FHIR resources'}{unreadable}); "
+                         f"expected a Plan-Net directory.")
     frame, detail = build_rows(d)
     return LoadResult(frame=frame, format="plannet", sources=sources, checksum=checksum,
                       problems=problems_frame(d.problems),
