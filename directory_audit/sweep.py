@@ -552,7 +552,9 @@ def audit_feed(feed: Feed, settings: Settings, out_dir: str, http_overrides: dic
         fmt = feed.format
         if fmt == "auto" and is_url and feed.source.lower().split("?")[0].endswith(".json"):
             fmt = "qhp"
-        isettings = settings.with_(mapping_file=Path(feed.mapping) if feed.mapping else None)
+        # A market row's mapping (CSV/Excel) or site profile (format site) applies to its feed only.
+        isettings = settings.with_(mapping_file=Path(feed.mapping) if feed.mapping else None,
+                                   site_profile=Path(feed.profile) if feed.profile else None)
         try:
             if is_url and fmt == "qhp":
                 with _http_client(settings, http_overrides) as client:
@@ -567,10 +569,7 @@ def audit_feed(feed: Feed, settings: Settings, out_dir: str, http_overrides: dic
                     loaded.frame["source_file"] = sf.map(lambda s: fetched.url_of.get(s, s))
                     loaded = dataclasses.replace(loaded, sources=[feed.source] + list(fetched.url_of.values()))
             else:
-                import inspect
-                kwargs = {"profile": feed.profile} if feed.profile and \
-                    "profile" in inspect.signature(load).parameters else {}
-                loaded = load(feed.source, isettings, format=fmt, **kwargs)
+                loaded = load(feed.source, isettings, format=fmt)
         except DirectoryAuditError as exc:
             # Unreadable on the try we made (malformed JSON, an HTTP error the loader met): nothing to audit.
             dead = is_url or "MalformedJSON" in type(exc).__name__ or "SourceNotFound" in type(exc).__name__
