@@ -3,7 +3,7 @@ HTTP, swept on a local Dask cluster of worker processes. Reports wall time, the 
 each worker process and of the client process (which in a LocalCluster also hosts the scheduler), and
 the client's RSS after each finished feed, to show it does not grow with the number of insurers.
 
-    pip install -e '.[bench]'
+    pip install -e '.[bench,cluster]'
     python benchmarks/sweep.py --insurers 20 --rows 100000 --workers 2
     python benchmarks/sweep.py --insurers 5 20 --rows 20000 --workers 2      # client memory vs insurers
 
