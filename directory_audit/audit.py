@@ -69,6 +69,20 @@ def audit(source: str, settings: Settings, format: str = "auto", progress: Progr
     t = time.perf_counter()
     loaded = load(source, settings, format=format, progress=progress)
     stages["load"] = time.perf_counter() - t
+    return audit_loaded(source, loaded, settings, progress, started=started, t0=t0, stages=stages)
+
+
+def audit_loaded(source: str, loaded: LoadResult, settings: Settings, progress: Progress | None = None, *,
+                 started: dt.datetime | None = None, t0: float | None = None,
+                 stages: dict[str, float] | None = None) -> AuditResult:
+    """The rest of ``audit`` for a source already loaded: normalize, check, summarize. The market sweep
+    loads a shared index once and audits each issuer's share of its rows through this."""
+    progress = progress or Progress(enabled=False)
+    started = started or dt.datetime.now(dt.timezone.utc)
+    t0 = time.perf_counter() if t0 is None else t0
+    stages = {} if stages is None else stages
+    catalogue = load_catalogue()
+    validate_options(catalogue, settings)
     t = time.perf_counter()
     with progress.task("normalizing"):
         factors: dict = {}

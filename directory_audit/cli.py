@@ -265,3 +265,68 @@ def verify_history_cmd(history_url, manifests, fmt):
         for p in report["problems"]:
             click.echo(f"  {p}", err=True)
     sys.exit(EXIT_OK if report["ok"] else EXIT_FINDINGS)
+
+
+@main.command("sweep")
+@click.argument("market", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for market.json, market.html and one folder of outputs per insurer. With --scheduler "
+                   "every worker must see it at the same path (a shared file system).")
+@click.option("--scheduler", help="Address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+                                  "(default: a local cluster on this machine).")
+@click.option("--workers", type=click.IntRange(min=1), help="Worker processes of the local cluster (default: the core count).")
+@click.option("--state", "states", multiple=True, help="Only insurers of this state (two letters; repeat for more).")
+@click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML [columns] file for CSV/Excel sources whose market row names no mapping.")
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML settings file: policy, thresholds, service area, check options.")
+@click.option("--as-of", help="Date the directories are judged at, YYYY-MM-DD (default today).")
+@click.option("--policy", help="Verification window: nsa (90 days), medicaid (30), qhp (31), or one in --config.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]),
+              help="Exit 1 when an insurer has a finding at or above this severity, or could not be audited (default error).")
+@click.option("--check", "selected", multiple=True, help="Run only these checks (id, family or factor item).")
+@click.option("--skip", "disabled", multiple=True, help="Skip these checks (id, family or factor item).")
+@click.option("--encoding", help="Text encoding of CSV exports (default utf-8).")
+@click.option("--sheet", help="Excel sheet to read (default the first).")
+@click.option("--nppes", type=click.Path(dir_okay=False, path_type=Path), help="NPPES NPI file (or subset) to cross-check.")
+@click.option("--leie", type=click.Path(dir_okay=False, path_type=Path), help="OIG LEIE exclusion file to cross-check.")
+@click.option("--max-download-mb", type=click.FloatRange(min=0, min_open=True),
+              help="A fetched file larger than this many MB makes that feed dead (default 2048).")
+@click.option("--requests-per-second", type=click.FloatRange(min=0, min_open=True),
+              help="Requests per second to one host, per feed being fetched (default 1).")
+@click.option("--quiet", is_flag=True, help="No progress bar and no summary line.")
+def sweep_command(market, out_dir, scheduler, workers, states, mapping, config, as_of, policy, fail_on, selected,
+                  disabled, encoding, sheet, nppes, leie, max_download_mb, requests_per_second, quiet):
+    """Audit every insurer of MARKET on a Dask cluster: the CMS machine-readable URL PUF (State, Issuer ID,
+    URL Submitted, Tech POC Email) or a CSV insurer,source[,format,mapping,profile,state]. Writes
+    DIR/market.json, DIR/market.html and DIR/<issuer>/ (findings, summary, reports)."""
+    from .findings import Severity
+    from .progress import Progress
+    from .settings import load_settings
+    from .sweep import STATUS_OK, sweep
+
+    for opt, path in (("--nppes", nppes), ("--leie", leie), ("--mapping", mapping)):
+        if path is not None and not Path(path).exists():
+            raise click.BadParameter(f"{path} does not exist.", param_hint=opt)
+    settings = load_settings(config, as_of=as_of, policy=policy, fail_on=fail_on, encoding=encoding, sheet=sheet,
+                             mapping_file=mapping, nppes_file=nppes, leie_file=leie, quiet=quiet,
+                             selected_checks=tuple(selected) or None, disabled_checks=tuple(disabled) or None,
+                             max_download_mb=max_download_mb)
+    with Progress(quiet=quiet) as progress:
+        result = sweep(market, out_dir, settings, scheduler=scheduler, workers=workers, states=states,
+                       progress=progress, http_overrides={"requests_per_second": requests_per_second}
+                       if requests_per_second else None)
+    t = result["totals"]
+    if not quiet:
+        status = ", ".join(f"{n} {s}" for s, n in t["by_status"].items())
+        click.echo(f"{t['issuers']} insurers ({status}) in {t['feeds']} feeds: {t['rows_audited']} provider-locations, "
+                   f"{t['findings_total']} findings, {t['cross_insurer_findings']} cross-insurer findings. "
+                   f"Wrote market.json and market.html to {out_dir}.", err=True)
+    code = EXIT_OK
+    if settings.fail_on != "never":
+        rank = Severity(settings.fail_on).rank
+        for r in result["issuers"]:
+            hit = any(int(n) and Severity(s).rank >= rank for s, n in (r["findings_by_severity"] or {}).items())
+            if hit or r["status"] != STATUS_OK:
+                code = EXIT_FINDINGS
+    sys.exit(code)
