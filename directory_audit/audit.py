@@ -51,9 +51,17 @@ def load_reference(settings: Settings, npis: pd.Series | None = None) -> dict[st
     return reference
 
 
-def audit(source: str, settings: Settings, format: str = "auto", progress: Progress | None = None) -> AuditResult:
-    """Audit one directory source and return its canonical table, findings and summary."""
+def _peak_mb() -> float:
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def audit(source: str, settings: Settings, format: str = "auto", progress: Progress | None = None,
+          stage_peaks: dict[str, float] | None = None) -> AuditResult:
+    """Audit one directory source and return its canonical table, findings and summary.
+    ``stage_peaks``, when given, receives the process's peak memory (MB) at the end of each stage."""
     progress = progress or Progress(enabled=False)
+    peaks = stage_peaks if stage_peaks is not None else {}
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
     catalogue = load_catalogue()
@@ -63,12 +71,14 @@ def audit(source: str, settings: Settings, format: str = "auto", progress: Progr
     t = time.perf_counter()
     loaded = load(source, settings, format=format, progress=progress)
     stages["load"] = time.perf_counter() - t
+    peaks["load"] = _peak_mb()
     t = time.perf_counter()
     with progress.task("normalizing"):
         factors: dict = {}
         table = normalize(loaded.frame, factors=factors)
     share_key_factors(table, factors)      # the checks group by these keys; normalize already hashed them
     stages["normalize"] = time.perf_counter() - t
+    peaks["normalize"] = _peak_mb()
     # The canonical table keeps every raw value beside its normalized one; the raw frame is not
     # needed again, and at a million rows it is hundreds of MB.
     loaded = dataclasses.replace(loaded, frame=loaded.frame.iloc[0:0])
@@ -83,6 +93,7 @@ def audit(source: str, settings: Settings, format: str = "auto", progress: Progr
     t = time.perf_counter()
     result = run_checks(table, specs, metrics, settings, context, progress)
     stages["checks"] = time.perf_counter() - t
+    peaks["checks"] = _peak_mb()
     duration = time.perf_counter() - t0
     summary = build_summary(source, loaded, table, result, settings, catalogue, specs, started, duration, stages)
     return AuditResult(table=table, findings=result.findings, summary=summary,

@@ -49,14 +49,21 @@ def write_json(data: dict, path: Path) -> Path:
                                           fh.write("\n")))
 
 
-def write_outputs(result, out_dir: Path, settings=None) -> list[Path]:
-    """findings.csv, findings.jsonl and summary.json, then the reports (which read only these)."""
+def write_outputs(result, out_dir: Path, settings=None, timings: dict[str, float] | None = None) -> list[Path]:
+    """findings.csv, findings.jsonl and summary.json, then the reports (which read only these).
+    ``timings``, when given, receives the seconds each of those took."""
+    import time
+    timings = timings if timings is not None else {}
     out_dir = Path(out_dir)
-    written = [
-        write_findings_csv(result.findings, out_dir / "findings.csv"),
-        write_findings_jsonl(result.findings, out_dir / "findings.jsonl"),
-        write_json(result.summary, out_dir / "summary.json"),
-    ]
+    written = []
+    for name, write in (("findings.csv", lambda p: write_findings_csv(result.findings, p)),
+                        ("findings.jsonl", lambda p: write_findings_jsonl(result.findings, p)),
+                        ("summary.json", lambda p: write_json(result.summary, p))):
+        t = time.perf_counter()
+        written.append(write(out_dir / name))
+        timings[name] = time.perf_counter() - t
+    t = time.perf_counter()
     import reports
     written += reports.write_reports(result.findings, result.summary, out_dir, settings)
+    timings["reports"] = time.perf_counter() - t
     return written
