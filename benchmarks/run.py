@@ -48,8 +48,9 @@ def child_read_csv(path: str) -> dict:
     return {"seconds": time.perf_counter() - t, "rows": len(frame), "peak_mb": _peak_mb()}
 
 
-def run_cli(path: Path, fmt: str = "auto") -> dict:
-    """One whole CLI process: wall seconds, peak RSS and the stage timings it wrote."""
+def run_cli(path: Path, fmt: str = "auto", keep: Path | None = None) -> dict:
+    """One whole CLI process: wall seconds, peak RSS and the stage timings it wrote. ``keep``: a
+    folder to copy findings.csv and findings.jsonl into (to compare runs byte for byte)."""
     import os
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         timings_path = Path(tmp) / "timings.json"
@@ -69,6 +70,11 @@ def run_cli(path: Path, fmt: str = "auto") -> dict:
         stages = {"startup": t["entered"] - started, **{k: v for k, v in t["stages"].items()},
                   **t["outputs"], "exit": ended - t["left"]}
         stages["setup"] = (t["left"] - t["entered"]) - sum(t["stages"].values()) - sum(t["outputs"].values())
+        if keep is not None:
+            import shutil
+            keep.mkdir(parents=True, exist_ok=True)
+            for name in ("findings.csv", "findings.jsonl"):
+                shutil.copyfile(out / name, keep / name)
         quality = {}
         labels_path = path.with_suffix(".labels.csv")
         if labels_path.exists():
@@ -180,6 +186,8 @@ def main() -> None:
     ap.add_argument("--qhp-gb", type=float, default=0, help="also a QHP providers.json of this many GB")
     ap.add_argument("--qhp-only", action="store_true", help="only the QHP run (no CSV pairs)")
     ap.add_argument("--repeat", type=int, default=5, help="interleaved (read_csv, CLI) pairs per size")
+    ap.add_argument("--keep", action="store_true",
+                    help="copy each size's findings.csv/jsonl to benchmarks/data/findings_<file>/")
     ap.add_argument("--child", nargs="+")
     args = ap.parse_args()
     if args.child:
@@ -201,7 +209,7 @@ def main() -> None:
         pairs = []
         for _ in range(max(1, args.repeat)):
             rc = _run_child("read_csv", str(path))
-            cli = run_cli(path)
+            cli = run_cli(path, keep=DATA / f"findings_{path.stem}" if args.keep else None)
             pairs.append({"read_csv": rc, "cli": cli, "ratio": cli["seconds"] / rc["seconds"],
                           "load_average": _loadavg()})
             print(json.dumps({n: {"read_csv": round(rc["seconds"], 2), "cli": round(cli["seconds"], 2),
