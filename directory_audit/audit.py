@@ -96,6 +96,9 @@ def audit(source: str, settings: Settings, format: str = "auto", progress: Progr
     peaks["checks"] = _peak_mb()
     duration = time.perf_counter() - t0
     summary = build_summary(source, loaded, table, result, settings, catalogue, specs, started, duration, stages)
+    for key in ("site", "archive"):          # a crawl's pages and its WARC evidence file (website loader)
+        if key in loaded.metadata:
+            summary[key] = loaded.metadata[key]
     return AuditResult(table=table, findings=result.findings, summary=summary,
                        check_runs=result.check_runs, loaded=loaded)
 

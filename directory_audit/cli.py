@@ -63,7 +63,7 @@ def run() -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for findings.csv, findings.jsonl, summary.json and the reports.")
 @click.option("--format", "fmt", default="auto", show_default=True,
-              type=click.Choice(["auto", "csv", "xlsx", "qhp"]), help="Source format; auto sniffs it.")
+              type=click.Choice(["auto", "csv", "xlsx", "qhp", "plannet"]), help="Source format; auto sniffs it.")
 @click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path),
               help="TOML [columns] file naming the headers our synonyms do not know.")
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path),
@@ -80,10 +80,20 @@ def run() -> None:
 @click.option("--leie", type=click.Path(dir_okay=False, path_type=Path), help="OIG LEIE exclusion file to cross-check.")
 @click.option("--narrative", type=click.Path(dir_okay=False, path_type=Path),
               help="Insurer narrative (TOML or YAML) for the items data cannot show; see init-narrative.")
+@click.option("--max-download-mb", type=click.FloatRange(min=0, min_open=True),
+              help="Stop (exit 2) when a fetched file is larger than this many MB (default 2048).")
+@click.option("--profile", "site_profile", type=click.Path(dir_okay=False, path_type=Path),
+              help="Site profile (TOML) of a directory website: SOURCE is then the site's URL, a saved page, "
+                   "a folder of saved pages or an archive.warc.gz.")
+@click.option("--cache", "http_cache", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of the HTTP cache (default: the user cache directory).")
+@click.option("--refresh", is_flag=True, default=None, help="Fetch again, ignoring cached responses.")
+@click.option("--max-pages", type=click.IntRange(min=1), help="Stop a crawl after this many pages.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary line.")
 def audit(source, out_dir, fmt, mapping, config, as_of, policy, fail_on, selected, disabled, encoding, sheet,
-          nppes, leie, narrative, quiet):
-    """Audit SOURCE (CSV/Excel export, QHP index.json or providers.json) and write the outputs to --out."""
+          nppes, leie, narrative, max_download_mb, site_profile, http_cache, refresh, max_pages, quiet):
+    """Audit SOURCE (CSV/Excel export, QHP index.json or providers.json, a FHIR Plan-Net file, folder or
+    API base URL, or with --profile a directory website) and write the outputs to --out."""
     import time
     entered = time.time()
     from .audit import audit as run_audit
@@ -91,13 +101,15 @@ def audit(source, out_dir, fmt, mapping, config, as_of, policy, fail_on, selecte
     from .progress import Progress
     from .settings import load_settings
 
-    for opt, path in (("--nppes", nppes), ("--leie", leie), ("--narrative", narrative)):
+    for opt, path in (("--nppes", nppes), ("--leie", leie), ("--narrative", narrative), ("--profile", site_profile)):
         if path is not None and not Path(path).exists():
             raise click.BadParameter(f"{path} does not exist.", param_hint=opt)
     settings = load_settings(config, as_of=as_of, policy=policy, fail_on=fail_on, encoding=encoding, sheet=sheet,
                              mapping_file=mapping, nppes_file=nppes, leie_file=leie, quiet=quiet,
                              selected_checks=tuple(selected) or None, disabled_checks=tuple(disabled) or None,
-                             narrative_file=narrative)
+                             narrative_file=narrative, max_download_mb=max_download_mb,
+                             site_profile=site_profile, http_cache_dir=http_cache, http_refresh=refresh,
+                             max_pages=max_pages, archive_dir=out_dir if site_profile is not None else None)
     if settings.narrative_file is not None:
         from .narrative import load_narrative
         load_narrative(settings.narrative_file)   # a bad narrative file fails before the audit runs (exit 2)

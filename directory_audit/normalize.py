@@ -431,6 +431,13 @@ def parse_dates(col: pd.Series) -> pd.Series:
     """Dates in ISO 8601 (with or without time) and the usual US formats; NaT when none fits."""
     values = col.astype("object")
     result = pd.to_datetime(values, format="ISO8601", errors="coerce", utc=True)
+    # JSON search APIs send epoch milliseconds (1707795660000): 12-13 digits, 2001-09 to 2100, so no
+    # YYYYMMDD date or phone-like number is taken for one.
+    epoch = values.where(result.isna()).astype("str").str.fullmatch(r"\d{12,13}").fillna(False).astype(bool)
+    if epoch.any():
+        ms = pd.to_numeric(values[epoch], errors="coerce")
+        ms = ms.where((ms >= 1_000_000_000_000) & (ms < 4_102_444_800_000))
+        result = result.where(~epoch, pd.to_datetime(ms, unit="ms", errors="coerce", utc=True).reindex(values.index))
     for fmt in _DATE_FORMATS:
         todo = result.isna() & values.notna()
         if not todo.any():

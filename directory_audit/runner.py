@@ -129,7 +129,8 @@ def run_checks(table: pd.DataFrame, specs: list[CheckSpec], metrics: list[Metric
         for m in metrics:
             try:
                 value = m.func(table, **_kwargs(m.func, None, settings, context))
-                values.setdefault(m.factor, {})[m.id] = {"title": m.title, "value": value}
+                if value is not None:        # None: nothing to measure in this source (e.g. no website)
+                    values.setdefault(m.factor, {})[m.id] = {"title": m.title, "value": value}
             except Exception as exc:
                 errors[m.id] = traceback.format_exception_only(type(exc), exc)[-1].strip()
             task.advance()

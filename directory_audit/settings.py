@@ -7,6 +7,7 @@ The TOML file (every key optional)::
     policy = "nsa"                # verification window: nsa 90 days, medicaid 30, qhp 31 (monthly)
     max_age_days = 60             # overrides the policy's window
     fail_on = "error"             # error / warning / info / never
+    max_download_mb = 2048        # a fetched file past this size stops the audit (exit 2)
     disabled_checks = ["language.ambiguous"]
 
     [policies]                    # more named windows, in days
@@ -71,7 +72,15 @@ class Settings:
     leie_file: Path | None = None
     narrative_file: Path | None = None
     quiet: bool = False
+    max_download_mb: float = 2048
     config_file: Path | None = None
+    # The website loader (--profile): the site profile, the HTTP cache folder and whether to ignore
+    # it (--cache, --refresh), the page cap (--max-pages), and where the WARC archive goes (--out).
+    site_profile: Path | None = None
+    http_cache_dir: Path | None = None
+    http_refresh: bool | None = None
+    max_pages: int | None = None
+    archive_dir: Path | None = None
 
     @property
     def verification_window_days(self) -> int:
@@ -92,6 +101,7 @@ class Settings:
             "policy": self.policy,
             "verification_window_days": self.verification_window_days,
             "fail_on": self.fail_on,
+            "max_download_mb": self.max_download_mb,
             "service_area_states": list(self.service_area_states),
             "service_area_counties": list(self.service_area_counties),
             "disabled_checks": list(self.disabled_checks),
@@ -102,6 +112,7 @@ class Settings:
             "nppes_file": str(self.nppes_file) if self.nppes_file else None,
             "leie_file": str(self.leie_file) if self.leie_file else None,
             "narrative_file": str(self.narrative_file) if self.narrative_file else None,
+            "site_profile": str(self.site_profile) if self.site_profile else None,
         }
 
 
@@ -139,7 +150,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
 
 
 _TOP_KEYS = {"as_of", "policy", "max_age_days", "fail_on", "disabled_checks", "selected_checks",
-             "policies", "service_area", "check_options", "encoding", "sheet"}
+             "policies", "service_area", "check_options", "encoding", "sheet", "max_download_mb"}
 
 
 def _from_toml(data: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -148,7 +159,8 @@ def _from_toml(data: dict[str, Any], path: Path) -> dict[str, Any]:
         raise ConfigError(f"Settings file {path}: unknown key(s) {sorted(unknown)}; "
                           f"expected some of {sorted(_TOP_KEYS)}.")
     out: dict[str, Any] = {k: v for k, v in data.items()
-                           if k in {"as_of", "policy", "max_age_days", "fail_on", "encoding", "sheet"}}
+                           if k in {"as_of", "policy", "max_age_days", "fail_on", "encoding", "sheet",
+                                    "max_download_mb"}}
     for key in ("disabled_checks", "selected_checks"):
         if key in data:
             out[key] = tuple(data[key])
@@ -170,8 +182,13 @@ def _validate(s: Settings) -> None:
                           "(add more under [policies] in the settings file).")
     if s.fail_on not in FAIL_ON:
         raise ConfigError(f"fail_on: found {s.fail_on!r}, expected one of {list(FAIL_ON)}.")
+    if s.max_pages is not None and int(s.max_pages) < 1:
+        raise ConfigError(f"--max-pages: found {s.max_pages!r}, expected a positive number of pages.")
     if s.max_age_days is not None and int(s.max_age_days) < 1:
         raise ConfigError(f"max_age_days: found {s.max_age_days!r}, expected a positive number of days.")
+    if isinstance(s.max_download_mb, bool) or not isinstance(s.max_download_mb, (int, float)) \
+            or not s.max_download_mb > 0:
+        raise ConfigError(f"max_download_mb: found {s.max_download_mb!r}, expected a positive number of megabytes.")
     for c in s.service_area_counties:
         if ":" not in c:
             raise ConfigError(f"service_area.counties: found {c!r}, expected STATE:County, e.g. 'WA:Clark'.")

@@ -23,7 +23,7 @@ for _status, _words in {
                       "nopt", "closed practice", "no new patients", "not currently accepting"],
     "some_locations": ["accepting in some locations", "some locations", "accepting at some locations",
                        "varies by location", "some"],
-    "existing_patients_only": ["existing patients only", "existptonly", "existptfam", "existing only",
+    "existing_patients_only": ["existing patients only", "existptonly", "existptfam", "existptofothr", "existing only",
                                "current patients only", "existing patients and family only",
                                "existing patients and their families"],
 }.items():
@@ -83,6 +83,12 @@ def language_tag(value: str) -> str | None:
         return None
     if key in LANGUAGE_SYNONYMS:
         return LANGUAGE_SYNONYMS[key]
+    if len(key) == 2 and key.isalpha():
+        # an ISO 639-1 code ('en', as FHIR's BCP-47 codings write it) is the code, not a language
+        # whose name happens to be two letters ('En' is a language of Vietnam, 'enc')
+        code = _two_letter_code(key)
+        if code:
+            return code
     inner = re.match(r"^(.*?)\s*\((.+)\)\s*$", text)   # 'Chinese (Mandarin)': the variety is the answer
     if inner:
         return language_tag(inner.group(2)) or language_tag(inner.group(1))
@@ -99,6 +105,14 @@ def language_tag(value: str) -> str | None:
         if lang.is_valid() and lang.language and lang.language_name() != lang.language:
             return langcodes.standardize_tag(key)
     return None
+
+
+def _two_letter_code(key: str) -> str | None:
+    try:
+        lang = langcodes.Language.get(key)
+    except (langcodes.LanguageTagError, ValueError):
+        return None
+    return langcodes.standardize_tag(key) if lang.is_valid() and lang.language_name() != lang.language else None
 
 
 def language_name(tag: str) -> str:

@@ -45,3 +45,10 @@ def table_of(*rows: dict):
     """Canonical table from partial rows layered over a clean record."""
     from directory_audit.normalize import normalize
     return normalize(raw_frame([{**CLEAN, **r} for r in rows]))
+
+
+@pytest.fixture(autouse=True)
+def _http_cache_in_tmp(tmp_path_factory, monkeypatch):
+    """Each test's HTTP cache lives in its own temporary folder: a loopback port reused by a later test
+    must not be answered from an earlier test's cache, and nothing is written to the user's cache."""
+    monkeypatch.setenv("DIRECTORY_AUDIT_CACHE_DIR", str(tmp_path_factory.mktemp("http-cache")))

@@ -160,3 +160,14 @@ def test_display_names_in_arrow_equal_the_row_rule(rows):
                                         "provider_type"], dtype="object")
     got = [None if pd.isna(v) else v for v in _display_names(frame)]
     assert got == [_display_name_rule(*r) for r in rows]
+
+
+def test_epoch_millisecond_dates_parse_and_other_digit_runs_do_not():
+    """JSON search APIs (CountyCare's updateDate) send epoch milliseconds; 8-digit YYYYMMDD keeps its
+    meaning and a number outside 2001-2100 stays unparsed."""
+    import pandas as pd
+    from directory_audit.normalize import parse_dates
+    got = parse_dates(pd.Series(["1707795660000", "20260105", "999999999999", "5035551234"], dtype=object))
+    assert got.iloc[0] == pd.Timestamp("2024-02-13")
+    assert got.iloc[1] == pd.Timestamp("2026-01-05")
+    assert got.iloc[2:].isna().all()

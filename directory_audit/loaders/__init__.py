@@ -9,6 +9,7 @@ line in ``LOADERS``; ``sniff`` teaches ``--format auto`` to recognise it.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -49,17 +50,18 @@ def sha256_of(paths: list[Path]) -> str:
 
 def problems_frame(rows: list[dict[str, str]]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
-    frame["check_id"] = frame["check_id"].fillna("").replace("", DEFAULT_PROBLEM_CHECK)
-    frame["detail"] = frame["detail"].fillna("")
+    frame["check_id"] = frame["check_id"].astype(object).fillna("").replace("", DEFAULT_PROBLEM_CHECK)
+    frame["detail"] = frame["detail"].astype(object).fillna("")
     return frame
 
 
 def _loaders() -> dict[str, Callable[..., LoadResult]]:
-    from . import files, qhp
-    return {"csv": files.load_csv, "xlsx": files.load_excel, "qhp": qhp.load}
+    from . import files, plannet, qhp, site
+    return {"csv": files.load_csv, "xlsx": files.load_excel, "qhp": qhp.load, "plannet": plannet.load,
+            "site": site.load}
 
 
-FORMATS = ("auto", "csv", "xlsx", "qhp")
+FORMATS = ("auto", "csv", "xlsx", "qhp", "plannet", "site")
 
 
 def sniff(source: str) -> str:
@@ -67,14 +69,23 @@ def sniff(source: str) -> str:
     if source.startswith(("http://", "https://")):
         if source.lower().split("?")[0].endswith(".json"):
             return "qhp"
+        # a FHIR base URL: Plan-Net servers live under /fhir, /r4, /api/fhir... (path, not name, says so)
+        if re.search(r"/(fhir|r4|stu3|plan-?net)(/|$)", source.lower().split("?")[0]):
+            return "plannet"
         raise UnknownFormat(f"{source}: cannot tell the format of a URL from its name; "
-                            "give --format qhp for a QHP index.json or providers.json URL.")
+                            "give --format qhp for a QHP index.json or providers.json URL, --format plannet "
+                            "for a FHIR Plan-Net API base URL, or --profile PROFILE.toml for a directory website.")
     path = Path(source)
     if not path.exists():
         raise SourceNotFound(f"{source}: no such file or directory. Give the path of a directory export "
                              "(CSV, Excel) or a QHP index.json / providers.json.")
     if path.is_dir():
-        raise UnknownFormat(f"{source}: is a folder; give one file (a CSV/Excel export, or a QHP index.json).")
+        from .plannet import JSON_SUFFIXES, is_fhir_file
+        # a folder of saved FHIR Bundles, single resources or NDJSON is a Plan-Net directory
+        if any(is_fhir_file(p) for p in sorted(path.rglob("*"))[:1000] if p.suffix.lower() in JSON_SUFFIXES):
+            return "plannet"
+        raise UnknownFormat(f"{source}: is a folder without FHIR JSON files; give one file (a CSV/Excel export, "
+                            "or a QHP index.json), or a folder of Plan-Net Bundles / resources / NDJSON.")
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return "xlsx"
@@ -85,6 +96,9 @@ def sniff(source: str) -> str:
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    from .plannet import is_fhir_file
+    if stripped[:1] == b"{" and is_fhir_file(path):      # FHIR names a resourceType; QHP files never do
+        return "plannet"
     if stripped[:1] in (b"[", b"{"):
         return "qhp"
     if b"," in head or b"\t" in head:
@@ -94,9 +108,11 @@ def sniff(source: str) -> str:
 
 
 def load(source: str, settings: Settings, format: str = "auto", progress: Progress | None = None) -> LoadResult:
-    """Read a directory source into a raw frame. ``format``: auto, csv, xlsx or qhp."""
+    """Read a directory source into a raw frame. ``format``: auto, csv, xlsx, qhp or plannet."""
     progress = progress or Progress(enabled=False)
-    if format == "auto":
+    if format in ("auto", "site") and settings.site_profile is not None:
+        format = "site"        # a site profile reads the URL, a saved page, a folder or an archive
+    elif format == "auto":
         format = sniff(source)
     elif not source.startswith(("http://", "https://")) and not Path(source).exists():
         raise SourceNotFound(f"{source}: no such file or directory.")

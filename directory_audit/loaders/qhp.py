@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
+from urllib.parse import urljoin
 from typing import Any, BinaryIO, Iterator
 
 import ijson
@@ -40,38 +41,52 @@ class _CountingReader:
         return data
 
 
-def _fetch(url: str, workdir: Path) -> Path:
-    """Download an http(s) URL to a temporary file (streamed) and return its path."""
-    import requests
-    target = workdir / (Path(url.split("?")[0]).name or "download.json")
-    try:
-        with requests.get(url, stream=True, timeout=(10, 120), headers={"User-Agent": "directory-audit"}) as resp:
-            if resp.status_code != 200:
-                raise SourceNotFound(f"{url}: HTTP {resp.status_code}; expected 200 with a JSON document.")
-            with open(target, "wb") as out:
-                for block in resp.iter_content(1 << 20):
-                    out.write(block)
-    except requests.RequestException as exc:
-        raise SourceNotFound(f"{url}: could not be fetched ({exc.__class__.__name__}: {exc}).") from None
-    return target
+class _Fetcher:
+    """Fetches through the shared HTTP client (``http.py``), opened on first use: a local index that
+    names only local files never opens a cache or a connection."""
+
+    def __init__(self, settings: Settings, workdir: Path):
+        self.settings, self.workdir, self.client, self.count = settings, workdir, None, 0
+
+    def __call__(self, url: str, found_in: str | None = None) -> Path:
+        """Download ``url`` (found inside ``found_in``, or typed by the user when None) to a temporary file."""
+        from ..http import HttpClient, HttpOptions
+        if self.client is None:
+            self.client = HttpClient(HttpOptions.from_settings(self.settings))
+        self.count += 1
+        target = self.workdir / str(self.count) / (Path(url.split("?")[0]).name or "download.json")
+        result = self.client.download(url, target, found_in=found_in)
+        if result.status != 200:
+            where = f" (named in {found_in})" if found_in else ""
+            raise SourceNotFound(f"{url}{where}: HTTP {result.status}; expected 200 with a JSON document.")
+        return target
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
 
 
-def _resolve(ref: str, base: str, workdir: Path) -> tuple[Path, str]:
+def _resolve(ref: Any, base: str, fetch: _Fetcher) -> tuple[Path, str]:
     """(local path, name as given) for a URL or path found in index.json.
 
     A local index.json whose URLs name files saved beside it (a regulator who downloaded the issuer's
     files into one folder) reads those copies instead of fetching: the audit is then reproducible
-    from the folder alone. Anything else is fetched.
+    from the folder alone. Anything else is fetched, as a URL found in ``base`` (the address guard of
+    ``http.py`` refuses metadata and, for a public index, private addresses).
     """
+    if not isinstance(ref, str) or not ref.strip():
+        raise InputError(f"{base}: names {json.dumps(ref)[:80]} among its URLs; expected a URL or a path (a string).")
     if ref.startswith(("http://", "https://")):
         if not base.startswith(("http://", "https://")):
             sibling = Path(base).parent / Path(ref.split("?")[0]).name
             if sibling.is_file():
                 return sibling, f"{ref} (local copy {sibling})"
-        return _fetch(ref, workdir), ref
+        return fetch(ref, found_in=base), ref
+    if "://" in ref.split("/", 1)[0] or ref.lower().startswith(("file:", "ftp:", "gopher:", "data:")):
+        raise InputError(f"{base}: names {ref!r}; expected an http(s) URL or a path relative to the index.")
     if base.startswith(("http://", "https://")):
-        url = base.rsplit("/", 1)[0] + "/" + ref
-        return _fetch(url, workdir), url
+        url = urljoin(base, ref)
+        return fetch(url, found_in=base), url
     path = (Path(base).parent / ref) if not Path(ref).is_absolute() else Path(ref)
     if not path.exists():
         raise SourceNotFound(f"{base}: names {ref!r}, but {path} does not exist.")
@@ -98,37 +113,44 @@ def _malformed(path: Path, exc: Exception, offset: int) -> MalformedJSON:
 
 def load(source: str, settings: Settings, progress: Progress) -> LoadResult:
     with tempfile.TemporaryDirectory(prefix="directory-audit-") as tmp:
-        workdir = Path(tmp)
-        if source.startswith(("http://", "https://")):
-            first, name = _fetch(source, workdir), source
-        else:
-            first, name = Path(source), source
-            if not first.exists():
-                raise SourceNotFound(f"{source}: no such file.")
-        kind = _document_kind(first)
-        if kind == "index":
-            index = _read_small_json(first)
-            for key in ("provider_urls", "plan_urls"):
-                if key in index and not isinstance(index[key], list):
-                    raise InputError(f"{source}: '{key}' is {type(index[key]).__name__}, expected a list of URLs.")
-            if not index.get("provider_urls"):
-                raise InputError(f"{source}: index.json has no provider_urls; expected a list of providers.json URLs.")
-            provider_files = [_resolve(u, name, workdir) for u in index["provider_urls"]]
-            plan_files = [_resolve(u, name, workdir) for u in index.get("plan_urls") or []]
-            read_files = [first] + [p for p, _ in provider_files] + [p for p, _ in plan_files]
-        else:
-            provider_files, plan_files, read_files = [(first, name)], [], [first]
-        checksum = sha256_of(read_files)
-        frames, problems = [], []
-        many = len({p.name for p, _ in provider_files}) < len(provider_files)
-        for i, (path, shown) in enumerate(provider_files):
-            label = f"{i}:{path.name}" if many else path.name
-            f, p = _stream_providers(path, label, shown, progress)
-            frames.append(f)
-            problems.extend(p)
-        plans = {}
-        for path, _ in plan_files:
-            plans.update(_read_plans(path))
+        fetch = _Fetcher(settings, Path(tmp))
+        try:
+            return _load(source, settings, progress, fetch)
+        finally:
+            fetch.close()
+
+
+def _load(source: str, settings: Settings, progress: Progress, fetch: _Fetcher) -> LoadResult:
+    if source.startswith(("http://", "https://")):
+        first, name = fetch(source), source
+    else:
+        first, name = Path(source), source
+        if not first.exists():
+            raise SourceNotFound(f"{source}: no such file.")
+    kind = _document_kind(first)
+    if kind == "index":
+        index = _read_small_json(first)
+        for key in ("provider_urls", "plan_urls"):
+            if key in index and not isinstance(index[key], list):
+                raise InputError(f"{source}: '{key}' is {type(index[key]).__name__}, expected a list of URLs.")
+        if not index.get("provider_urls"):
+            raise InputError(f"{source}: index.json has no provider_urls; expected a list of providers.json URLs.")
+        provider_files = [_resolve(u, name, fetch) for u in index["provider_urls"]]
+        plan_files = [_resolve(u, name, fetch) for u in index.get("plan_urls") or []]
+        read_files = [first] + [p for p, _ in provider_files] + [p for p, _ in plan_files]
+    else:
+        provider_files, plan_files, read_files = [(first, name)], [], [first]
+    checksum = sha256_of(read_files)
+    frames, problems = [], []
+    many = len({p.name for p, _ in provider_files}) < len(provider_files)
+    for i, (path, shown) in enumerate(provider_files):
+        label = f"{i}:{path.name}" if many else path.name
+        f, p = _stream_providers(path, label, shown, progress)
+        frames.append(f)
+        problems.extend(p)
+    plans = {}
+    for path, _ in plan_files:
+        plans.update(_read_plans(path))
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
     return LoadResult(frame=frame, format="qhp", sources=[name] + [s for _, s in provider_files + plan_files],
                       checksum=checksum, problems=problems_frame(problems), metadata={"plans": plans})

@@ -1,0 +1,93 @@
+"""FHIR Plan-Net conformance and integrity: what only the Plan-Net loader can see (references that go
+nowhere, pages that failed, paging that loops, must-support elements our checks read). The loader
+files each under one of these ids (``loaders/plannet.py``); every check here reports them with the
+resource id and the element path, mapped to the factor item the missing information evidences."""
+from __future__ import annotations
+
+import pandas as pd
+
+from directory_audit.registry import check
+from directory_audit.runner import AuditContext
+
+from .records import problem_findings
+
+
+@check(id="plannet.dangling_reference", factor="T1.i", severity="error",
+       title="Reference to a resource the directory does not serve",
+       message="{field} refers to {observed}, which the directory does not serve")
+def dangling_reference(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame:
+    """A role that points at a Practitioner, Location, Organization, service or network the API does
+    not return (not included, and not found when fetched by id) shows a listing with its name,
+    address or network missing: the location is not transparent to the public."""
+    return problem_findings(context, "plannet.dangling_reference")
+
+
+@check(id="plannet.role_without_location", factor="T1.i", severity="error",
+       title="Role or service with no location", message="{record_id} lists no Location")
+def role_without_location(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame:
+    """A PractitionerRole or HealthcareService with no Location cannot tell anyone where the provider
+    sees patients; it is audited as one row without an address and reported here."""
+    return problem_findings(context, "plannet.role_without_location")
+
+
+@check(id="plannet.location_incomplete", factor="T1.i", severity="error",
+       title="Location without an address or telecom", message="{record_id} has no {field}")
+def location_incomplete(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame:
+    """A Plan-Net Location must carry its address and a way to reach it; without them every provider
+    listed there lacks a usable practice location."""
+    return problem_findings(context, "plannet.location_incomplete")
+
+
+@check(id="plannet.operation_outcome", factor="T2.ii", severity="error",
+       title="OperationOutcome in place of search results", message="server answered {observed}")
+def operation_outcome(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame:
+    """A search that returns an OperationOutcome (an error, or a refusal of the search parameters)
+    instead of a Bundle means the public cannot search that part of the directory."""
+    return problem_findings(context, "plannet.operation_outcome")
+
+
+@check(id="plannet.page_failed", factor="T2.ii", severity="error",
+       title="Search page failed after retries", message="page {record_id} failed: {observed}")
+def page_failed(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame:
+    """A page that still fails after the client's retries (5xx, timeout, not a Bundle) hides every
+    listing on it and every page after it: the directory is not fully searchable."""
+    return problem_findings(context, "plannet.page_failed")
+
+
+@check(id="plannet.next_loop", factor="T2.ii", severity="warning",
+       title="Paging loops", message="paging stopped at {record_id}: {observed}")
+def next_loop(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame:
+    """A Bundle whose ``next`` link returns to a page already read (or an empty page that still links
+    on) never ends; a client following it cannot list the whole directory."""
+    return problem_findings(context, "plannet.next_loop")
+
+
+@check(id="plannet.missing_npi", factor="T1.i", severity="info",
+       title="Practitioner without an NPI identifier", message="{record_id} has no {field}")
+def missing_npi(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame:
+    """Plan-Net requires the NPI (system http://hl7.org/fhir/sid/us-npi) on a Practitioner; without it
+    the listing cannot be checked against NPPES or told apart from a namesake."""
+    return problem_findings(context, "plannet.missing_npi")
+
+
+@check(id="plannet.missing_specialty", factor="T2.ii", severity="info",
+       title="PractitionerRole without a specialty", message="{record_id} has no {field}")
+def missing_specialty(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame:
+    """PractitionerRole.specialty is must-support; enrollees search by it (T2.ii)."""
+    return problem_findings(context, "plannet.missing_specialty")
+
+
+@check(id="plannet.missing_last_updated", factor="T1.ii", severity="info",
+       title="Role without meta.lastUpdated", message="{record_id} has no {field}")
+def missing_last_updated(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame:
+    """Without meta.lastUpdated on the role (or its practitioner) the age of the listing, and so how
+    often the directory is updated, cannot be shown."""
+    return problem_findings(context, "plannet.missing_last_updated")
+
+
+@check(id="plannet.missing_newpatients", factor="T1.iii", severity="info",
+       title="No newpatients extension", message="{record_id} has no {field}")
+def missing_newpatients(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame:
+    """The newpatients extension (on the role, its Location or its HealthcareService) is how Plan-Net
+    says whether a practice is open; without it open-practice information is not kept."""
+    return problem_findings(context, "plannet.missing_newpatients")
