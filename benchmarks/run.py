@@ -218,6 +218,7 @@ def main() -> None:
                           "cpu_ratio": cli["cpu_seconds"] / rc["cpu_seconds"], "load_average": _loadavg()})
             print(json.dumps({n: {"read_csv": round(rc["seconds"], 2), "cli": round(cli["seconds"], 2),
                                   "peak_mb": round(cli["peak_mb"])}}), file=sys.stderr)
+            (DATA / "results.partial.json").write_text(json.dumps({**results, n: {"pairs": pairs}}, default=float))
         entry = {"file_mb": path.stat().st_size / 1e6, "pairs": pairs,
                  "ratio_median": _median([p["ratio"] for p in pairs]),
                  "cpu_ratio_median": _median([p["cpu_ratio"] for p in pairs]),
