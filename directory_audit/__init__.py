@@ -41,10 +41,10 @@ def __getattr__(name: str):
 
 class _Package(types.ModuleType):
     def __setattr__(self, name, value):
-        # importing the submodule directory_audit.audit sets the package's `audit` to that module;
-        # `from directory_audit import audit` has always meant the function
-        if name == "audit" and isinstance(value, types.ModuleType) and hasattr(value, "audit"):
-            value = value.audit
+        # importing the submodule directory_audit.audit (or .normalize) sets the package's attribute of
+        # that name to the module; `from directory_audit import audit` has always meant the function
+        if _EXPORTS.get(name) == name and isinstance(value, types.ModuleType) and hasattr(value, name):
+            value = getattr(value, name)
         super().__setattr__(name, value)
 
 
