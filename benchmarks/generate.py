@@ -159,8 +159,11 @@ def _line1(addr: tuple[str, str, str, str], style: int) -> str:
     return " ".join(x for x in (num, direction, street, suffix) if x)
 
 
-def generate(n_rows: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(directory rows with HEADERS, labelled probable-duplicate pairs as row positions)."""
+def generate(n_rows: int, seed: int = 7, defect_rate: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(directory rows with HEADERS, labelled probable-duplicate pairs as row positions).
+
+    ``defect_rate``: the share of providers whose every listing carries one defect (``DEFECTS``),
+    drawn from a random stream of its own, so the directory without defects stays the same bytes."""
     rng = np.random.default_rng(seed)
     zips = pd.read_csv(Path(__file__).with_name("or_zips.csv"), dtype=str) if Path(__file__).with_name(
         "or_zips.csv").exists() else _or_zips()
@@ -185,12 +188,14 @@ def generate(n_rows: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     # Providers: individuals (92 % of rows) and facilities.
     rows: list[dict] = []
+    owner: list[int] = []          # the provider each row belongs to (a duplicate listing: its original's)
     labels: list[tuple[int, int, str]] = []
     npis = luhn_npis(rng, n_rows + 100)
     npi_i = 0
     group_site_ids = np.flatnonzero(group_sites)
     group_site_set = set(group_site_ids.tolist())
     while len(rows) < n_rows:
+        owner.extend([npi_i] * (len(rows) - len(owner)))
         npi = npis[npi_i]
         npi_i += 1
         if rng.random() < 0.06:
@@ -253,11 +258,15 @@ def generate(n_rows: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
                 kind += "+phone"
             rows.append(r)
             labels.append((orig, len(rows) - 1, kind))
+    owner.extend([npi_i] * (len(rows) - len(owner)))
     rows = rows[:n_rows]
+    owner = owner[:n_rows]
     labels = [x for x in labels if x[1] < n_rows]
 
     # A few exact copies and same-NPI-twice rows (so those checks have work at scale).
     frame = pd.DataFrame(rows, columns=HEADERS)
+    if defect_rate > 0:
+        add_defects(frame, np.asarray(owner), defect_rate, np.random.default_rng([seed, 1]))
     n_copies = max(1, n_rows // 2000)
     copy_from = rng.choice(n_rows - n_copies, n_copies, replace=False)
     positions = rng.choice(np.arange(n_rows - n_copies, n_rows), n_copies, replace=False)
@@ -267,6 +276,45 @@ def generate(n_rows: int, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
         frame.iloc[p] = frame.iloc[c]
     lab = pd.DataFrame(labels, columns=["a", "b", "kind"])
     return frame, lab
+
+
+#: What a defective provider's listings get wrong, each the way real directories get it wrong, and
+#: the check that should say so.
+DEFECTS = ("stale", "date_missing", "phone_short", "zip_malformed", "city_mismatch", "accepting_missing",
+           "accepting_unrecognized", "npi_check_digit", "language_bad", "specialty_missing")
+
+
+def add_defects(frame: pd.DataFrame, owner: np.ndarray, rate: float, rng: np.random.Generator) -> None:
+    """Give ``rate`` of the providers (``owner``: provider of each row) a defect on every listing, a
+    fifth of them a second one (a stale record often has a dead phone too), in place and column by
+    column. About 0.2 findings per row at a rate of 0.15."""
+    providers = np.unique(owner)
+    hit = providers[rng.random(len(providers)) < rate]
+    first = rng.integers(0, len(DEFECTS), len(hit))
+    second = np.where(rng.random(len(hit)) < 0.2, rng.integers(0, len(DEFECTS), len(hit)), -1)
+    kind = pd.Series(owner).map(dict(zip(hit.tolist(), first.tolist()))).fillna(-1).astype(int).to_numpy()
+    kind2 = pd.Series(owner).map(dict(zip(hit.tolist(), second.tolist()))).fillna(-1).astype(int).to_numpy()
+    days = rng.integers(120, 700, len(frame))
+    stale = (pd.Timestamp("2026-11-01") - pd.to_timedelta(days, unit="D")).strftime("%Y-%m-%d")
+
+    def at(name: str) -> np.ndarray:
+        return (kind == DEFECTS.index(name)) | (kind2 == DEFECTS.index(name))
+
+    frame.loc[at("stale"), "Last Verified Date"] = np.asarray(stale)[at("stale")]
+    frame.loc[at("date_missing"), "Last Verified Date"] = ""
+    digits = frame["Phone Number"].str.replace(r"[^0-9]", "", regex=True)
+    short = digits.str[:3] + "-" + digits.str[3:6] + "-" + digits.str[6:9]        # a digit dropped
+    frame.loc[at("phone_short"), "Phone Number"] = short[at("phone_short")]
+    frame.loc[at("zip_malformed"), "Zip Code"] = frame.loc[at("zip_malformed"), "Zip Code"].str[:4]
+    cities = frame["City"].to_numpy()
+    frame.loc[at("city_mismatch"), "City"] = np.roll(cities, 7919)[at("city_mismatch")]
+    frame.loc[at("accepting_missing"), "Accepting New Patients"] = ""
+    frame.loc[at("accepting_unrecognized"), "Accepting New Patients"] = "Call office"
+    npi = frame["Provider NPI"]
+    wrong = npi.str[:9] + ((npi.str[9:].replace("", "0").astype(int) + 1) % 10).astype(str)
+    frame.loc[at("npi_check_digit") & (npi != "").to_numpy(), "Provider NPI"] = wrong[at("npi_check_digit") & (npi != "").to_numpy()]
+    frame.loc[at("language_bad"), "Languages Spoken"] = "English; Other"
+    frame.loc[at("specialty_missing"), ["Specialty", "Taxonomy Code"]] = ""
 
 
 def _row(rng, sites, s, npi, etype, ptype, first, middle, last, cred, gender, spec, code, practice, style,
@@ -304,9 +352,9 @@ def _or_zips() -> pd.DataFrame:
                          "county": [r["county"].replace(" County", "") for r in z]})
 
 
-def write(n_rows: int, out: Path, seed: int = 7) -> tuple[Path, Path]:
+def write(n_rows: int, out: Path, seed: int = 7, defect_rate: float = 0.0) -> tuple[Path, Path]:
     """Write the CSV and its labels file (record ids as the audit names them: ``<file>:<line>``)."""
-    frame, labels = generate(n_rows, seed)
+    frame, labels = generate(n_rows, seed, defect_rate)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out, index=False)
     rid = lambda p: f"{out.name}:{p + 2}"
@@ -370,10 +418,12 @@ def main() -> None:
     ap.add_argument("--rows", type=int, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--defect-rate", type=float, default=0.0,
+                    help="share of providers whose listings carry one defect (0.15: ~0.2 findings per row)")
     ap.add_argument("--qhp-json", type=Path)
     ap.add_argument("--qhp-bytes", type=float, default=0, help="pad the QHP file's plans arrays to about this size")
     args = ap.parse_args()
-    path, labels = write(args.rows, args.out, args.seed)
+    path, labels = write(args.rows, args.out, args.seed, args.defect_rate)
     print(f"wrote {path} and {labels}")
     if args.qhp_json:
         write_qhp(path, args.qhp_json, int(args.qhp_bytes))

@@ -1,21 +1,27 @@
-"""Time every stage of a whole audit at several sizes and record peak memory.
+"""Time the whole ``directory-audit audit`` process, stage by stage, at several sizes, with peak memory.
 
-    python benchmarks/run.py --rows 100000 300000 1000000 [--repeat 3] [--splink] [--qhp-gb 2]
+    python benchmarks/run.py --rows 100000 300000 1000000 [--repeat 5] [--defect-rate 0.15] [--splink] [--qhp-gb 2]
 
-For each size the generator (benchmarks/generate.py, seed 7) writes ``benchmarks/data/dir_<n>.csv``
-unless it exists. Then, each in its own fresh process so peak memory (ru_maxrss) is that stage's alone:
+For each size the generator (benchmarks/generate.py, seed 7) writes ``benchmarks/data/defects_<n>.csv``
+(``dir_<n>.csv`` with ``--defect-rate 0``) unless it exists: 15 % of providers carry a defect, about
+0.19 findings per row. Then ``--repeat`` interleaved pairs, each process fresh:
 
 * ``read_csv``: a bare ``pandas.read_csv(path, dtype=str, keep_default_na=False)`` of the same file,
-  the yardstick the issue names (audit time at most 8x this); ``--repeat`` runs of it and of the
-  audit, interleaved, and the ratio is the median audit over the median read_csv;
-* ``audit``: the library's whole audit as the CLI runs it (load, normalize, every registered check,
-  outputs written to a temporary folder), with the seconds of each stage and each check family;
-* quality: the ``duplicate.probable`` pairs (from the findings' detail) against the generator's labels:
-  precision, recall;
-* ``--splink``: Splink (DuckDB backend, benchmark-only extra) deduplicating the same individuals with
-  the same blocking, trained by EM, pairs with match probability >= 0.9, scored on the same labels;
-* ``--qhp-gb``: the directory of the first size also written as a QHP providers.json padded to that
-  many GB (plans arrays), audited with ``--format qhp``: time and peak memory.
+  the yardstick the issue names (the seconds of the call itself, not of the interpreter around it);
+* ``cli``: ``directory-audit audit FILE --out TMP --quiet --fail-on never --as-of 2026-11-01`` as a
+  user runs it, timed from just before the process is started to its exit (every output written),
+  peak RSS from ``wait4``. The CLI writes its stage seconds and peak memory after each stage to the
+  file named by ``DIRECTORY_AUDIT_TIMINGS``: load, normalize, each check family, findings.csv,
+  findings.jsonl, summary.json, reports; "startup" is process start to the command's first line
+  (interpreter and imports), "exit" its last line to the process's end.
+
+The ratio of a pair is the CLI's seconds over read_csv's; the figure reported is the median over the
+pairs (this shared machine's speed drifts by tens of percent within minutes, so each pair is run
+back to back). Beside it, the CPU-time ratio (the CLI process's user + system seconds from ``wait4``
+over read_csv's ``process_time``), which a machine shared with other jobs distorts less than wall
+time; Arrow's multithreaded CSV reader makes the CLI's CPU time exceed its wall time on an idle box. Quality: the ``duplicate.probable`` pairs (findings.csv's detail) against the
+generator's labels. ``--splink``: Splink on the same individuals. ``--qhp-gb``: the directory of the
+first size written as a QHP providers.json padded to that many GB, audited whole with ``--format qhp``.
 """
 from __future__ import annotations
 
@@ -39,42 +45,52 @@ def _peak_mb() -> float:
 
 def child_read_csv(path: str) -> dict:
     import pandas as pd
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    return {"seconds": time.perf_counter() - t, "rows": len(frame), "peak_mb": _peak_mb()}
+    return {"seconds": time.perf_counter() - t, "cpu_seconds": time.process_time() - cpu, "rows": len(frame),
+            "peak_mb": _peak_mb()}
 
 
-def child_audit(path: str, fmt: str = "auto") -> dict:
-    from collections import defaultdict
+def run_cli(path: Path, fmt: str = "auto", keep: Path | None = None) -> dict:
+    """One whole CLI process: wall seconds, peak RSS and the stage timings it wrote. ``keep``: a
+    folder to copy findings.csv and findings.jsonl into (to compare runs byte for byte)."""
+    import os
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        timings_path = Path(tmp) / "timings.json"
+        out = Path(tmp) / "out"
+        env = dict(os.environ, DIRECTORY_AUDIT_TIMINGS=str(timings_path))
+        cmd = [sys.executable, "-m", "directory_audit", "audit", str(path), "--out", str(out), "--quiet",
+               "--fail-on", "never", "--as-of", "2026-11-01"] + (["--format", fmt] if fmt != "auto" else [])
+        started = time.time()
+        proc = subprocess.Popen(cmd, cwd=HERE.parent, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        ended = time.time()
+        stderr = proc.stderr.read().decode(errors="replace")
+        proc.stderr.close()
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{stderr[-3000:]}")
+        t = json.loads(timings_path.read_text())
+        stages = {"startup": t["entered"] - started, **{k: v for k, v in t["stages"].items()},
+                  **t["outputs"], "exit": ended - t["left"]}
+        stages["setup"] = (t["left"] - t["entered"]) - sum(t["stages"].values()) - sum(t["outputs"].values())
+        if keep is not None:
+            import shutil
+            keep.mkdir(parents=True, exist_ok=True)
+            for name in ("findings.csv", "findings.jsonl"):
+                shutil.copyfile(out / name, keep / name)
+        quality = {}
+        labels_path = path.with_suffix(".labels.csv")
+        if labels_path.exists():
+            quality = score_probable(out / "findings.csv", labels_path)
+    return {"seconds": ended - started, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+            "peak_mb": usage.ru_maxrss / 1024, "stages": stages,
+            "stage_peak_mb": t["peak_mb"], "families": t["families"], "checks": t["checks"],
+            "rows": t["rows"], "findings": t["findings"], "quality": quality}
 
-    from directory_audit.audit import audit
-    from directory_audit.outputs import write_outputs
-    from directory_audit.settings import load_settings
-    settings = load_settings(as_of="2026-11-01", fail_on="never")
-    t0 = time.perf_counter()
-    result = audit(path, settings, format=fmt)
-    t_audit = time.perf_counter() - t0
-    t = time.perf_counter()
-    with tempfile.TemporaryDirectory() as out:
-        write_outputs(result, Path(out), settings)
-    t_out = time.perf_counter() - t
-    families: dict[str, float] = defaultdict(float)
-    checks = {}
-    for r in result.check_runs:
-        families[r.check_id.split(".")[0]] += r.seconds
-        checks[r.check_id] = {"seconds": round(r.seconds, 3), "count": r.count, "status": r.status}
-    stages = dict(result.summary["stage_seconds"])
-    stages["outputs"] = t_out
-    quality = {}
-    labels_path = Path(path).with_suffix(".labels.csv")
-    if labels_path.exists():
-        quality = score_probable(result.findings, labels_path)
-    return {"seconds_total": t_audit + t_out, "stages": stages, "families": dict(families), "checks": checks,
-            "rows": int(len(result.table)), "findings": int(len(result.findings)), "peak_mb": _peak_mb(),
-            "quality": quality}
 
-
-def _pairs_from_findings(findings) -> set[tuple[str, str]]:
+def _pairs_from_findings(findings_csv: Path) -> set[tuple[str, str]]:
+    import pandas as pd
+    findings = pd.read_csv(findings_csv, dtype=str, keep_default_na=False, usecols=["check_id", "detail"])
     pairs: set[tuple[str, str]] = set()
     seen = set()
     for d in findings.loc[findings["check_id"] == "duplicate.probable", "detail"]:
@@ -99,8 +115,8 @@ def _truth(labels_path: Path) -> set[tuple[str, str]]:
     return {tuple(sorted(x)) for x in zip(lab["record_id_a"], lab["record_id_b"])}
 
 
-def score_probable(findings, labels_path: Path) -> dict:
-    return _prf(_pairs_from_findings(findings), _truth(labels_path))
+def score_probable(findings_csv: Path, labels_path: Path) -> dict:
+    return _prf(_pairs_from_findings(findings_csv), _truth(labels_path))
 
 
 def child_splink(path: str) -> dict:
@@ -155,93 +171,137 @@ def _run_child(kind: str, *args: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def data_path(n: int, defect_rate: float) -> Path:
+    if defect_rate == 0:
+        return DATA / f"dir_{n}.csv"
+    return DATA / (f"defects_{n}.csv" if defect_rate == 0.15 else f"dir_{n}_defects{defect_rate:g}.csv")
+
+
+def _median(values: list[float]) -> float:
+    import statistics
+    return statistics.median(values)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, nargs="*", default=[100_000, 300_000, 1_000_000])
+    ap.add_argument("--defect-rate", type=float, default=0.15, help="share of providers carrying a defect")
     ap.add_argument("--splink", action="store_true")
-    ap.add_argument("--qhp-gb", type=float, default=0)
-    ap.add_argument("--repeat", type=int, default=3,
-                    help="runs of read_csv and of the audit, interleaved; the ratio is median over median")
+    ap.add_argument("--qhp-gb", type=float, default=0, help="also a QHP providers.json of this many GB")
+    ap.add_argument("--qhp-only", action="store_true", help="only the QHP run (no CSV pairs)")
+    ap.add_argument("--repeat", type=int, default=5, help="interleaved (read_csv, CLI) pairs per size")
+    ap.add_argument("--keep", action="store_true",
+                    help="copy each size's findings.csv/jsonl to benchmarks/data/findings_<file>/")
     ap.add_argument("--child", nargs="+")
     args = ap.parse_args()
     if args.child:
         kind, rest = args.child[0], args.child[1:]
-        fn = {"read_csv": child_read_csv, "audit": child_audit, "splink": child_splink}[kind]
+        fn = {"read_csv": child_read_csv, "splink": child_splink}[kind]
         print(json.dumps(fn(*rest), default=float))
         return
     sys.path.insert(0, str(HERE))
     from generate import write, write_qhp
-    results = {}
+    results = {"load_average_before": _loadavg()}
     for n in args.rows:
-        path = DATA / f"dir_{n}.csv"
+        path = data_path(n, args.defect_rate)
         if not path.exists():
             t = time.perf_counter()
-            write(n, path)
+            write(n, path, defect_rate=args.defect_rate)
             print(f"generated {path} in {time.perf_counter() - t:.1f}s", file=sys.stderr)
-        # Interleaved runs, each in a fresh process: this shared machine's speed drifts by tens of
-        # percent within minutes, so one run of each can land on different sides of a drift.
-        rcs, aus = [], []
+        if args.qhp_only:
+            continue
+        pairs = []
         for _ in range(max(1, args.repeat)):
-            rcs.append(_run_child("read_csv", str(path)))
-            aus.append(_run_child("audit", str(path)))
-        rc = sorted(rcs, key=lambda r: r["seconds"])[len(rcs) // 2]
-        au = sorted(aus, key=lambda r: r["seconds_total"])[len(aus) // 2]
-        au["all_seconds"] = [round(a["seconds_total"], 2) for a in aus]
-        au["peak_mb"] = max(a["peak_mb"] for a in aus)
-        rc["all_seconds"] = [round(r["seconds"], 2) for r in rcs]
-        entry = {"read_csv": rc, "audit": au, "ratio": au["seconds_total"] / rc["seconds"],
-                 "file_mb": path.stat().st_size / 1e6}
+            rc = _run_child("read_csv", str(path))
+            cli = run_cli(path, keep=DATA / f"findings_{path.stem}" if args.keep else None)
+            pairs.append({"read_csv": rc, "cli": cli, "ratio": cli["seconds"] / rc["seconds"],
+                          "cpu_ratio": cli["cpu_seconds"] / rc["cpu_seconds"], "load_average": _loadavg()})
+            print(json.dumps({n: {"read_csv": round(rc["seconds"], 2), "cli": round(cli["seconds"], 2),
+                                  "peak_mb": round(cli["peak_mb"])}}), file=sys.stderr)
+            (DATA / "results.partial.json").write_text(json.dumps({**results, n: {"pairs": pairs}}, default=float))
+        entry = {"file_mb": path.stat().st_size / 1e6, "pairs": pairs,
+                 "ratio_median": _median([p["ratio"] for p in pairs]),
+                 "cpu_ratio_median": _median([p["cpu_ratio"] for p in pairs]),
+                 "read_csv_median": _median([p["read_csv"]["seconds"] for p in pairs]),
+                 "cli_median": _median([p["cli"]["seconds"] for p in pairs]),
+                 "peak_mb_max": max(p["cli"]["peak_mb"] for p in pairs)}
         if args.splink:
             entry["splink"] = _run_child("splink", str(path))
         results[n] = entry
-        print(json.dumps({n: entry}, default=float), file=sys.stderr)
     if args.qhp_gb:
         n = args.rows[0]
         qpath = DATA / f"providers_{n}_{args.qhp_gb:g}gb.json"
         if not qpath.exists():
-            write_qhp(DATA / f"dir_{n}.csv", qpath, int(args.qhp_gb * 1e9))
-        results["qhp"] = {"file_gb": qpath.stat().st_size / 1e9, "audit": _run_child("audit", str(qpath), "qhp")}
+            write_qhp(data_path(n, args.defect_rate), qpath, int(args.qhp_gb * 1e9))
+        results["qhp"] = {"file_gb": qpath.stat().st_size / 1e9, "cli": run_cli(qpath, "qhp")}
+    results["load_average_after"] = _loadavg()
     out = DATA / "results.json"
     out.write_text(json.dumps(results, indent=2, default=float))
     print(markdown(results))
 
 
+def _loadavg() -> list[float]:
+    import os
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+STAGES = ("startup", "setup", "load", "normalize", "reference", "checks", "findings.csv", "findings.jsonl",
+          "summary.json", "reports", "exit")
+
+
 def markdown(results: dict) -> str:
-    lines = ["| rows | file MB | read_csv s (median; runs) | audit s (median; runs) | ratio | peak MB | load | normalize | checks | outputs |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    fam_rows = []
-    for n, e in results.items():
-        if n == "qhp":
-            continue
-        a, s = e["audit"], e["audit"]["stages"]
-        runs = lambda r, k: "; " + ", ".join(f"{x:.2f}" for x in r.get("all_seconds", [r[k]]))
-        lines.append(f"| {int(n):,} | {e['file_mb']:.0f} | {e['read_csv']['seconds']:.2f}{runs(e['read_csv'], 'seconds')} | "
-                     f"{a['seconds_total']:.2f}{runs(a, 'seconds_total')} | "
-                     f"{e['ratio']:.2f} | {a['peak_mb']:.0f} | {s['load']:.2f} | {s['normalize']:.2f} | "
-                     f"{s['checks']:.2f} | {s['outputs']:.2f} |")
-        fam_rows.append((n, a["families"]))
-    if fam_rows:
+    sizes = [k for k in results if k not in ("qhp", "load_average_before", "load_average_after")]
+    lines = ["| rows | file MB | findings | read_csv s (median; pairs) | CLI s (median; pairs) | ratio (median of pairs) | CPU-time ratio (median of pairs) | peak MB |",
+             "|---:|---:|---:|---|---|---:|---:|---:|"]
+    for n in sizes:
+        e = results[n]
+        rc = ", ".join(f"{p['read_csv']['seconds']:.2f}" for p in e["pairs"])
+        cl = ", ".join(f"{p['cli']['seconds']:.2f}" for p in e["pairs"])
+        ratios = ", ".join(f"{p['ratio']:.1f}" for p in e["pairs"])
+        cpu_ratios = ", ".join(f"{p.get('cpu_ratio', float('nan')):.1f}" for p in e["pairs"])
+        lines.append(f"| {int(n):,} | {e['file_mb']:.0f} | {e['pairs'][0]['cli']['findings']:,} | "
+                     f"{e['read_csv_median']:.2f}; {rc} | {e['cli_median']:.2f}; {cl} | "
+                     f"{e['ratio_median']:.2f} ({ratios}) | "
+                     f"{e.get('cpu_ratio_median', float('nan')):.2f} ({cpu_ratios}) | "
+                     f"{e['peak_mb_max']:.0f} |")
+    if sizes:
+        lines += ["", "Seconds per stage (the median CLI run of each size), and peak MB at the end of the stage:", "",
+                  "| rows | " + " | ".join(STAGES) + " |", "|---:|" + "---:|" * len(STAGES)]
+        fam_rows = []
+        for n in sizes:
+            pairs = sorted(results[n]["pairs"], key=lambda p: p["cli"]["seconds"])
+            c = pairs[len(pairs) // 2]["cli"]
+            lines.append(f"| {int(n):,} | " + " | ".join(f"{c['stages'].get(s, 0):.2f}" for s in STAGES) + " |")
+            pk = c["stage_peak_mb"]
+            lines.append("| peak MB | | | " + " | ".join(f"{pk[s]:.0f}" if s in pk else "" for s in
+                                                       ("load", "normalize", "reference", "checks")) +
+                         f" | | | | {pk.get('outputs', 0):.0f} | |")
+            fam_rows.append((n, c["families"]))
         fams = sorted({f for _, d in fam_rows for f in d})
         lines += ["", "| rows | " + " | ".join(fams) + " |", "|---:|" + "---:|" * len(fams)]
         for n, d in fam_rows:
             lines.append(f"| {int(n):,} | " + " | ".join(f"{d.get(f, 0):.2f}" for f in fams) + " |")
-    lines += ["", "| rows | tool | seconds | precision | recall | predicted | true |", "|---:|---|---:|---:|---:|---:|---:|"]
-    for n, e in results.items():
-        if n == "qhp":
-            continue
-        q = e["audit"]["quality"]
-        if q:
-            lines.append(f"| {int(n):,} | directory-audit duplicate.probable | {e['audit']['checks'].get('duplicate.probable', {}).get('seconds', 0):.2f} | "
-                         f"{q['precision']} | {q['recall']} | {q['predicted_pairs']} | {q['true_pairs']} |")
-        if "splink" in e:
-            sp = e["splink"]
-            lines.append(f"| {int(n):,} | Splink (DuckDB, EM, p>=0.9) | {sp['seconds']:.2f} | {sp['precision']} | "
-                         f"{sp['recall']} | {sp['predicted_pairs']} | {sp['true_pairs']} |")
+        lines += ["", "| rows | tool | seconds | precision | recall | predicted | true |", "|---:|---|---:|---:|---:|---:|---:|"]
+        for n in sizes:
+            e = results[n]
+            c = e["pairs"][0]["cli"]
+            q = c["quality"]
+            if q:
+                lines.append(f"| {int(n):,} | directory-audit duplicate.probable | {c['checks'].get('duplicate.probable', 0):.2f} | "
+                             f"{q['precision']} | {q['recall']} | {q['predicted_pairs']} | {q['true_pairs']} |")
+            if "splink" in e:
+                sp = e["splink"]
+                lines.append(f"| {int(n):,} | Splink (DuckDB, EM, p>=0.9) | {sp['seconds']:.2f} | {sp['precision']} | "
+                             f"{sp['recall']} | {sp['predicted_pairs']} | {sp['true_pairs']} |")
     if "qhp" in results:
         q = results["qhp"]
-        lines += ["", f"QHP providers.json {q['file_gb']:.2f} GB: audit {q['audit']['seconds_total']:.1f} s, "
-                      f"peak {q['audit']['peak_mb']:.0f} MB, {q['audit']['rows']:,} provider-location rows "
-                      f"(stages: " + ", ".join(f"{k} {v:.1f}s" for k, v in q['audit']['stages'].items()) + ")"]
+        c = q["cli"]
+        lines += ["", f"QHP providers.json {q['file_gb']:.2f} GB: CLI {c['seconds']:.1f} s, peak {c['peak_mb']:.0f} MB, "
+                      f"{c['rows']:,} provider-location rows (stages: " +
+                      ", ".join(f"{k} {v:.1f}s" for k, v in c["stages"].items()) + "; peak MB after: " +
+                      ", ".join(f"{k} {v:.0f}" for k, v in c["stage_peak_mb"].items()) + ")"]
+    lines += ["", f"Load average (1, 5, 15 min) before: {results['load_average_before']}, "
+                  f"after: {results['load_average_after']}."]
     return "\n".join(lines)
 
 

@@ -38,6 +38,26 @@ def main() -> None:
     (OAR 836-053-0340(2)(c)) and write findings, a summary and evidence reports."""
 
 
+def run() -> None:
+    """The console entry point: ``main``, then leave at once. A million-row audit holds millions of
+    Python objects, and the interpreter's teardown frees them one by one for seconds after every
+    output is written and closed; there is nothing left to clean up, so skip it."""
+    import os
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 @main.command()
 @click.argument("source")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -81,6 +101,8 @@ def audit(source, out_dir, fmt, mapping, config, as_of, policy, fail_on, selecte
           history_url, keep, log_file):
     """Audit SOURCE (CSV/Excel export, QHP index.json or providers.json, a FHIR Plan-Net file, folder or
     API base URL, or with --profile a directory website) and write the outputs to --out."""
+    import time
+    entered = time.time()
     from .audit import audit as run_audit
     from .outputs import write_outputs
     from .progress import Progress
@@ -98,15 +120,18 @@ def audit(source, out_dir, fmt, mapping, config, as_of, policy, fail_on, selecte
     if settings.narrative_file is not None:
         from .narrative import load_narrative
         load_narrative(settings.narrative_file)   # a bad narrative file fails before the audit runs (exit 2)
+    peaks: dict[str, float] = {}
+    outputs: dict[str, float] = {}
     if history_url:
         written, result = _audit_with_history(source, settings, out_dir, fmt, history_url, keep, log_file, quiet)
     elif keep or log_file:
         raise click.UsageError("--keep and --log-file go with --history URL.")
     else:
         with Progress(quiet=quiet) as progress:
-            result = run_audit(source, settings, format=fmt, progress=progress)
-            written = write_outputs(result, out_dir, settings)
+            result = run_audit(source, settings, format=fmt, progress=progress, stage_peaks=peaks)
+            written = write_outputs(result, out_dir, settings, timings=outputs)
     code = result.exit_code(settings.fail_on)
+    _record_timings(entered, result, peaks, outputs)
     if not quiet:
         s = result.summary
         sev = s["findings_by_severity"]
@@ -114,6 +139,26 @@ def audit(source, out_dir, fmt, mapping, config, as_of, policy, fail_on, selecte
                    f"{sev['error']} errors, {sev['warning']} warnings, {sev['info']} info. "
                    f"Wrote {', '.join(p.name for p in written)} to {out_dir}.", err=True)
     sys.exit(code)
+
+
+def _record_timings(entered: float, result, peaks: dict, outputs: dict) -> None:
+    """With DIRECTORY_AUDIT_TIMINGS=FILE in the environment, write the run's stage seconds and peak
+    memory to FILE as JSON (benchmarks/run.py reads it; operations can log it from cron)."""
+    import os
+    path = os.environ.get("DIRECTORY_AUDIT_TIMINGS")
+    if not path:
+        return
+    import resource
+    import time
+    families: dict[str, float] = {}
+    for r in result.check_runs:
+        family = r.check_id.split(".")[0]
+        families[family] = families.get(family, 0.0) + r.seconds
+    peaks = dict(peaks, outputs=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    Path(path).write_text(json.dumps({
+        "entered": entered, "left": time.time(), "stages": result.summary["stage_seconds"], "outputs": outputs,
+        "families": families, "checks": {r.check_id: round(r.seconds, 4) for r in result.check_runs},
+        "peak_mb": peaks, "rows": result.summary["rows_audited"], "findings": result.summary["findings_total"]}))
 
 
 @main.command("checks")

@@ -70,14 +70,121 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _text_arrays(frame: pd.DataFrame, columns) -> list | None:
+    """Each column as an Arrow large_string array (nulls where missing), or None when a column holds
+    anything but text (then the writers fall back to pandas, which formats any value)."""
+    import pyarrow as pa
+    out = []
+    try:
+        for c in columns:
+            values = frame[c]
+            values = values.to_numpy(dtype=object, na_value=None) if values.dtype != object else values.to_numpy()
+            out.append(pa.array(values, type=pa.large_string(), from_pandas=True))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeError):
+        return None
+    return out
+
+
+def _concat(*parts, separator: str = ""):
+    """Arrow's element-wise join of arrays and literal texts (every part large_string)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    parts = [pa.scalar(p, pa.large_string()) if isinstance(p, str) else p for p in parts]
+    return pc.binary_join_element_wise(*parts, pa.scalar(separator, pa.large_string()))
+
+
+def _write_lines(fh: TextIO, lines) -> None:
+    """Arrow strings that each end in a newline, written as their one contiguous UTF-8 buffer."""
+    import numpy as np
+    lines = lines.combine_chunks() if hasattr(lines, "combine_chunks") else lines
+    if not len(lines):
+        return
+    offs = np.frombuffer(lines.buffers()[1], dtype=np.int64, count=len(lines) + 1, offset=lines.offset * 8)
+    data = lines.buffers()[2]
+    fh.flush()
+    fh.buffer.write(memoryview(data)[int(offs[0]):int(offs[-1])])
+    fh.buffer.flush()
+
+
+def findings_csv_lines(findings: pd.DataFrame):
+    """findings.csv's data lines, built column by column with Arrow's string kernels: the bytes
+    pandas' ``to_csv`` writes (Python's csv QUOTE_MINIMAL with '\n' line ends: a cell is quoted
+    when it holds a comma, a quote or a '\n', quotes doubled; missing cells empty). None when a
+    column holds something other than text."""
+    import pyarrow.compute as pc
+    arrays = _text_arrays(findings, FINDING_COLUMNS)
+    if arrays is None:
+        return None
+    cells = []
+    for arr in arrays:
+        needs = pc.or_(pc.or_(pc.match_substring(arr, ","), pc.match_substring(arr, '"')), pc.match_substring(arr, "\n"))
+        if pc.any(needs).as_py():
+            arr = pc.if_else(needs, _concat('"', pc.replace_substring(arr, '"', '""'), '"'), arr)
+        cells.append(pc.fill_null(arr, ""))
+    return _concat(*cells, separator=",")
+
+
 def write_findings_csv(findings: pd.DataFrame, path: Path) -> Path:
-    safe = neutralise_formulas(findings[list(FINDING_COLUMNS)])
-    return atomic_write(path, lambda fh: safe.to_csv(fh, index=False))
+    findings = neutralise_formulas(findings[list(FINDING_COLUMNS)])    # no directory text runs in Excel
+    lines = findings_csv_lines(findings) if len(findings) else None
+    if lines is None:
+        return atomic_write(path, lambda fh: findings[list(FINDING_COLUMNS)].to_csv(fh, index=False))
+    lines = _concat(lines, "\n")
+
+    def write(fh: TextIO) -> None:
+        fh.write(",".join(FINDING_COLUMNS) + "\n")
+        _write_lines(fh, lines)
+    return atomic_write(path, write)
+
+
+_JSON_CONTROL = "[\\x00-\\x1f]"
+
+
+def _json_strings(arr):
+    """Each string as a JSON string literal the way pandas' ``to_json`` writes it (its ujson: '"',
+    '\\' and '/' escaped with a backslash, control characters as \\b \\f \\n \\r \\t or \\u00XX,
+    everything else as UTF-8); null as ``null``. Values holding a control character (rare) are
+    escaped one by one by Python's json, which writes them the same way."""
+    import json
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    escaped = arr
+    for char in ("\\", '"', "/"):           # the backslash first: the others add backslashes
+        if pc.any(pc.match_substring(arr, char)).as_py():
+            escaped = pc.replace_substring(escaped, char, "\\" + char)
+    literal = _concat('"', escaped, '"')
+    control = pc.fill_null(pc.match_substring_regex(arr, _JSON_CONTROL), False)
+    if pc.any(control).as_py():
+        at = np.flatnonzero(control.to_numpy(zero_copy_only=False))
+        done = [json.dumps(v, ensure_ascii=False).replace("/", "\\/") for v in arr.take(pa.array(at)).to_pylist()]
+        mask = np.zeros(len(arr), dtype=bool)
+        mask[at] = True
+        literal = pc.replace_with_mask(literal, pa.array(mask), pa.array(done, type=pa.large_string()))
+    return pc.fill_null(literal, "null")
+
+
+def findings_jsonl_lines(findings: pd.DataFrame):
+    """findings.jsonl's lines, column by column with Arrow's string kernels, the bytes pandas'
+    ``to_json(orient="records", lines=True, force_ascii=False)`` writes; None when a column holds
+    something other than text."""
+    arrays = _text_arrays(findings, FINDING_COLUMNS)
+    if arrays is None:
+        return None
+    pieces = []
+    for i, (name, arr) in enumerate(zip(FINDING_COLUMNS, arrays)):
+        pieces += [("{" if i == 0 else ",") + f'"{name}":', _json_strings(arr)]
+    return _concat(*pieces, "}\n")
 
 
 def write_findings_jsonl(findings: pd.DataFrame, path: Path) -> Path:
+    lines = findings_jsonl_lines(findings) if len(findings) else None
+
     def write(fh: TextIO) -> None:
-        if len(findings):
+        if lines is not None:
+            _write_lines(fh, lines)
+        elif len(findings):
             text = findings[list(FINDING_COLUMNS)].to_json(orient="records", lines=True, force_ascii=False)
             fh.write(text if text.endswith("\n") else text + "\n")
     return atomic_write(path, write)
@@ -88,19 +195,26 @@ def write_json(data: dict, path: Path) -> Path:
                                           fh.write("\n")))
 
 
-def write_outputs(result, out_dir: Path, settings=None) -> list[Path]:
+def write_outputs(result, out_dir: Path, settings=None, timings: dict[str, float] | None = None) -> list[Path]:
     """findings.csv, findings.jsonl, fixlist.csv and summary.json, then the reports (which read only
-    these)."""
+    these). ``timings``, when given, receives the seconds each of those took."""
+    import time
     from .fixlist import FIXLIST_COLUMNS, empty_fixlist
+    timings = timings if timings is not None else {}
     out_dir = Path(out_dir)
     fixlist = getattr(result, "fixlist", None)
     fixlist = empty_fixlist() if fixlist is None else fixlist
-    written = [
-        write_findings_csv(result.findings, out_dir / "findings.csv"),
-        write_findings_jsonl(result.findings, out_dir / "findings.jsonl"),
-        atomic_write(out_dir / "fixlist.csv", lambda fh: fixlist[list(FIXLIST_COLUMNS)].to_csv(fh, index=False)),
-        write_json(result.summary, out_dir / "summary.json"),
-    ]
+    safe_fixlist = neutralise_formulas(fixlist[list(FIXLIST_COLUMNS)])
+    written = []
+    for name, write in (("findings.csv", lambda p: write_findings_csv(result.findings, p)),
+                        ("findings.jsonl", lambda p: write_findings_jsonl(result.findings, p)),
+                        ("fixlist.csv", lambda p: atomic_write(p, lambda fh: safe_fixlist.to_csv(fh, index=False))),
+                        ("summary.json", lambda p: write_json(result.summary, p))):
+        t = time.perf_counter()
+        written.append(write(out_dir / name))
+        timings[name] = time.perf_counter() - t
+    t = time.perf_counter()
     import reports
     written += reports.write_reports(result.findings, result.summary, out_dir, settings, fixlist=fixlist)
+    timings["reports"] = time.perf_counter() - t
     return written
