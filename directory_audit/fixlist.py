@@ -91,6 +91,10 @@ def _quoted(f: pd.DataFrame, column: str) -> pd.Series:
     return text.where(more <= 0, text + " | (+" + more.astype(str) + " more)")
 
 
+#: Checks whose one finding is about the whole directory (it quotes a record only as an example).
+DIRECTORY_LEVEL_CHECKS = frozenset({"update.generation_stamp", "update.measured_frequency"})
+
+
 def build_fixlist(findings: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     """One row per provider (``provider_key``) with findings; see the module docstring for the rules."""
     if findings.empty or table.empty:
@@ -109,6 +113,8 @@ def build_fixlist(findings: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     position = pd.Series(np.arange(len(table)), index=record_ids.to_numpy())
     position = position[~position.index.duplicated()]
     f = findings[["check_id", "severity", "record_id"]].astype(str)
+    # findings about the directory as a whole quote one record as an example; no provider can fix them
+    f = f[~f["check_id"].isin(DIRECTORY_LEVEL_CHECKS)]
     at = position.reindex(f["record_id"].to_numpy()).to_numpy()
     keep = ~np.isnan(at)
     f = f[keep].reset_index(drop=True)

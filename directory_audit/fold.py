@@ -90,7 +90,7 @@ def fold_split_listings(out: pd.DataFrame, provider: np.ndarray, location: np.nd
     or None when nothing was folded). ``folded_record_ids`` is added either way."""
     fold = split_listing_groups(out, provider, location, raw_fields)
     if not (fold >= 0).any():
-        out["folded_record_ids"] = None
+        out["folded_record_ids"] = pd.Series(None, index=out.index, dtype=object)
         return out, None
     at = np.flatnonzero(fold >= 0)
     group = fold[at]
@@ -117,5 +117,5 @@ def fold_split_listings(out: pd.DataFrame, provider: np.ndarray, location: np.nd
                                                                 RAW_JOIN, None)
     ids = np.full(len(out), None, dtype=object)
     ids[first] = _joined(out["record_id"].astype(str).to_numpy(dtype=object)[at], group, n_groups, MULTI_SEP, None)
-    out["folded_record_ids"] = ids
+    out["folded_record_ids"] = pd.Series(ids, index=out.index, dtype=object)    # text or None, as elsewhere
     return out.iloc[keep].reset_index(drop=True), keep

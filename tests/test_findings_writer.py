@@ -4,14 +4,15 @@ import pandas as pd
 from hypothesis import given, settings, strategies as st
 
 from directory_audit.findings import FINDING_COLUMNS
-from directory_audit.outputs import write_findings_csv, write_findings_jsonl
+from directory_audit.outputs import neutralise_formulas, write_findings_csv, write_findings_jsonl
 
 TRICKY = st.one_of(st.none(), st.text(alphabet=st.sampled_from(list('ab ,"\n\r\t\\/é😀\x00\x01\x1f\x7f\u2028{}:')),
                                       max_size=12))
 
 
 def _pandas_bytes(frame: pd.DataFrame, tmp_path) -> tuple[bytes, bytes]:
-    frame[list(FINDING_COLUMNS)].to_csv(tmp_path / "p.csv", index=False)
+    # findings.csv neutralises formula cells (issue 17) before writing; JSONL keeps the raw text
+    neutralise_formulas(frame[list(FINDING_COLUMNS)]).to_csv(tmp_path / "p.csv", index=False)
     text = frame[list(FINDING_COLUMNS)].to_json(orient="records", lines=True, force_ascii=False) if len(frame) else ""
     return (tmp_path / "p.csv").read_bytes(), (text if not text or text.endswith("\n") else text + "\n").encode()
 

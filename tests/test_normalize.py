@@ -108,8 +108,10 @@ def test_normalize_is_idempotent_over_its_raw_columns(rows):
     first = normalize(raw_frame(rows))
     again_raw = raw_frame([{f: r[f"{f}_raw"] for f in RAW_FIELDS} for _, r in first.iterrows()])
     again = normalize(again_raw)
-    pd.testing.assert_frame_equal(first, again)
-    assert len(first) == len(rows)
+    # a listing split over rows is folded the first time (issue 14); the second pass has nothing left to
+    # fold, so only the list of folded record ids differs
+    pd.testing.assert_frame_equal(first.drop(columns="folded_record_ids"), again.drop(columns="folded_record_ids"))
+    assert len(first) == len(rows) - int(first["folded_record_ids"].dropna().str.count(r"\|").sum())
 
 
 @example(["123 N. Main Street, Suite #4", "  Calle Peña 5 ", "1 Straße Way", "x\x1cy\x85z", "A–B Road", ""])
