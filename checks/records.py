@@ -32,6 +32,11 @@ def problem_findings(context: AuditContext, check_id: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+#: Loader problems that already explain an empty table (the feed or every page could not be fetched).
+FETCH_FAILURES = ("feed.unreachable", "feed.browser_only", "plannet.page_failed", "access.page_failed",
+                  "access.login_required", "access.robots_disallowed")
+
+
 @check(id="source.empty_directory", factor="T1.i", severity="error",
        title="Directory lists no providers", message="the directory lists no providers: {observed}")
 def empty_directory(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame:
@@ -40,6 +45,9 @@ def empty_directory(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame:
     loudly instead of passing with nothing audited."""
     if len(rows):
         return pd.DataFrame(columns=list(VIOLATION_COLUMNS))
+    problems = context.load_problems
+    if problems is not None and "check_id" in problems and problems["check_id"].isin(FETCH_FAILURES).any():
+        return pd.DataFrame(columns=list(VIOLATION_COLUMNS))   # the loader already said why: nothing came back
     unreadable = 0 if context.load_problems is None else len(context.load_problems)
     observed = (f"no provider records ({unreadable} record(s) could not be read: see source.malformed_record)"
                 if unreadable else "no provider records")
