@@ -99,13 +99,13 @@ def audit_loaded(source: str, loaded: LoadResult, settings: Settings, progress: 
     with progress.task("normalizing"):
         factors: dict = {}
         rows_read = len(loaded.frame)
-        table = normalize(loaded.frame, factors=factors)     # split listings folded: fewer rows than read
+        # The canonical table keeps every raw value beside its normalized one; the raw frame is not
+        # needed again, and at a million rows it is hundreds of MB: handed to normalize, which
+        # frees it as soon as it has read it (split listings folded: fewer rows than read).
+        table = normalize(loaded.take_frame(), factors=factors)
     share_key_factors(table, factors)      # the checks group by these keys; normalize already hashed them
     stages["normalize"] = time.perf_counter() - t
     peaks["normalize"] = _peak_mb()
-    # The canonical table keeps every raw value beside its normalized one; the raw frame is not
-    # needed again, and at a million rows it is hundreds of MB.
-    loaded = dataclasses.replace(loaded, frame=loaded.frame.iloc[0:0])
 
     t = time.perf_counter()
     reference = load_reference(settings, table["npi"])

@@ -101,14 +101,17 @@ def build_fixlist(findings: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
         return empty_fixlist()
     from checks.open_practice import table_status     # the accepting status the metrics use
     from directory_audit import geo
-    from directory_audit.model import per_distinct
+    from directory_audit.model import key_factor, per_distinct
 
     # Full-table columns only as cheap per-distinct or cached values; everything quoted is built for
-    # the rows that have findings alone (a few thousand of a million).
+    # the rows that have findings alone (a few thousand of a million). Providers are the shared
+    # integer codes of provider_key (a row without one is '(no name)', the last code).
     accepting = (table_status(table) == "accepting").to_numpy()
     specialty = per_distinct(table, "specialty_names", lambda v: v.str.split("|").str[0].to_numpy()).to_numpy()
     county = geo.table_county_keys(table).to_numpy()
-    provider = table["provider_key"].fillna("(no name)").to_numpy()
+    codes, keys = key_factor(table, "provider_key")
+    provider_code = np.where(codes >= 0, codes, len(keys))
+    provider = np.append(keys, "(no name)")[provider_code]
     record_ids = table["record_id"].astype(str)
     position = pd.Series(np.arange(len(table)), index=record_ids.to_numpy())
     position = position[~position.index.duplicated()]
@@ -121,7 +124,7 @@ def build_fixlist(findings: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     if f.empty:
         return empty_fixlist()
     at = at[keep].astype(np.int64)
-    hit = table.iloc[at]
+    hit = table[["npi", "npi_raw", "display_name", "provider_type", "address_line1", "city", "state", "zip"]].iloc[at]
     f["provider_key"] = provider[at]
     f["npi"] = hit["npi"].where(hit["npi"].notna(), hit["npi_raw"]).to_numpy()
     f["name"], f["type"] = hit["display_name"].to_numpy(), hit["provider_type"].to_numpy()
@@ -134,20 +137,20 @@ def build_fixlist(findings: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     f["action_rank"] = f["action"].map({a: i for i, a in enumerate(ACTIONS)})
 
     # thin specialties and counties: few accepting providers to turn to
-    acc = pd.DataFrame({"provider_key": provider[accepting], "specialty": specialty[accepting],
+    acc = pd.DataFrame({"provider": provider_code[accepting], "specialty": specialty[accepting],
                         "county": county[accepting]})
-    per_specialty = acc.dropna(subset=["specialty"]).groupby("specialty")["provider_key"].nunique()
-    per_county = acc.dropna(subset=["county"]).groupby("county")["provider_key"].nunique()
-    concerned = pd.Series(provider).isin(pd.unique(f["provider_key"])).to_numpy()
-    rows = pd.DataFrame({"provider_key": provider[concerned], "accepting": accepting[concerned]})
-
-    per_provider = rows.groupby("provider_key", sort=False).agg(accepting=("accepting", "any"))
+    per_specialty = acc.dropna(subset=["specialty"]).groupby("specialty")["provider"].nunique()
+    per_county = acc.dropna(subset=["county"]).groupby("county")["provider"].nunique()
+    # whether each provider accepts new patients at any of its rows
+    accepting_somewhere = np.zeros(len(keys) + 1, dtype=bool)
+    accepting_somewhere[provider_code[accepting]] = True
+    f["accepting"] = accepting_somewhere[provider_code[at]]
     g = f.groupby("provider_key", sort=False)
     counts = f.groupby(["provider_key", "check_id"], sort=True).size().rename("n").reset_index()
     counts["text"] = counts["check_id"] + " (" + counts["n"].astype(str) + ")"
     f["is_error"] = (f["severity"] == "error").to_numpy()
     f["is_warning"] = (f["severity"] == "warning").to_numpy()
-    firsts = g[["npi", "name", "type", "specialty", "county"]].first()
+    firsts = g[["npi", "name", "type", "specialty", "county", "accepting"]].first()
     out = pd.DataFrame({
         **{c: firsts[c] for c in firsts.columns},
         "locations_concerned": g["address"].nunique(),
@@ -156,7 +159,7 @@ def build_fixlist(findings: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
         "errors": g["is_error"].sum().astype(int), "warnings": g["is_warning"].sum().astype(int),
         "action_rank": g["action_rank"].min(),
     })
-    out["accepting"] = per_provider["accepting"].reindex(out.index).fillna(False).astype(bool)
+    out["accepting"] = out["accepting"].astype(bool)
     out["action"] = out["action_rank"].map(dict(enumerate(ACTIONS)))
     thin_s = out["specialty"].map(per_specialty).fillna(0).le(THIN_SPECIALTY) & out["specialty"].notna()
     thin_c = out["county"].map(per_county).fillna(0).le(THIN_COUNTY) & out["county"].notna()

@@ -98,12 +98,13 @@ class Coded:
         """(codes, distinct values) in ``model.key_factor``'s shape."""
         return self.codes, self.values.to_numpy(dtype=object)
 
-    def spread(self, values=None) -> pd.Series:
-        """Per-distinct ``values`` (default: the distinct values themselves) back to every row."""
+    def spread(self, values=None, missing: str | None = None) -> pd.Series:
+        """Per-distinct ``values`` (default: the distinct values themselves) back to every row;
+        ``missing`` where the row has no value."""
         done = self.values if values is None else values
         done = pd.Series(done) if not isinstance(done, pd.Series) else done
         arr = done.astype("object").where(done.notna(), None).to_numpy(dtype=object)
-        return pd.Series(np.append(arr, None).take(np.where(self.codes >= 0, self.codes, len(arr))),
+        return pd.Series(np.append(arr, missing).take(np.where(self.codes >= 0, self.codes, len(arr))),
                          index=self.index, dtype="object")
 
     def apply(self, func) -> pd.Series:
@@ -187,8 +188,14 @@ def normalize(raw: pd.DataFrame, factors: dict | None = None) -> pd.DataFrame:
     index = raw.index
     out = pd.DataFrame(index=index)
     for c in SOURCE_COLUMNS:
-        out[c] = raw[c].astype("object") if c in raw.columns else None
+        # a record's id is its own; the format and file are one shared string for every row
+        out[c] = (raw[c].astype("object") if c == "record_id" else per_unique(raw[c], lambda v: v)) \
+            if c in raw.columns else None
     coded = {name: Coded.of(raw[name]) if name in raw.columns else Coded.missing(index) for name in RAW_FIELDS}
+    # Everything below reads the coded fields: when the caller handed over its only reference to the
+    # raw frame (``LoadResult.take_frame``), its memory (hundreds of MB at a million rows) goes back now.
+    del raw
+    _release_arrow_memory()
     f = {name: c.spread() for name, c in coded.items()}
     shared = {f"{name}_raw": coded[name] for name in RAW_FIELDS}
     for name, col in f.items():
@@ -259,8 +266,9 @@ def normalize(raw: pd.DataFrame, factors: dict | None = None) -> pd.DataFrame:
     out["phone_extension"] = coded["phone"].spread(extension)
 
     # Open practice.
-    out["accepting_status"] = coded["accepting_status"].map(vocab.accepting_status).fillna("unknown")
-    out["provider_accepting_status"] = coded["provider_accepting_status"].map(vocab.accepting_status).fillna("unknown")
+    for name in ("accepting_status", "provider_accepting_status"):
+        statuses = coded[name].values.map(vocab.accepting_status, na_action="ignore").fillna("unknown")
+        out[name] = coded[name].spread(statuses, missing="unknown")
 
     # Languages: recognized tags, and what was written but is not a language.
     languages = pd.DataFrame([_languages(v) for v in coded["languages"].values], columns=["tags", "bad"], dtype="object")
@@ -294,6 +302,13 @@ def normalize(raw: pd.DataFrame, factors: dict | None = None) -> pd.DataFrame:
         else:
             factors.update({c: shared[c].factor for c in SHARED_FACTORS})
     return out
+
+
+def _release_arrow_memory() -> None:
+    """Hand the pages Arrow's allocator keeps after its arrays are freed back to the system: the
+    rest of the run allocates with Python's and numpy's allocator, which cannot reuse them."""
+    import pyarrow as pa
+    pa.default_memory_pool().release_unused()
 
 
 def _provider_keys(npi: Coded, display_name: pd.Series) -> Coded:

@@ -106,13 +106,13 @@ def _write_lines(fh: TextIO, lines) -> None:
     fh.buffer.flush()
 
 
-def findings_csv_lines(findings: pd.DataFrame):
-    """findings.csv's data lines, built column by column with Arrow's string kernels: the bytes
-    pandas' ``to_csv`` writes (Python's csv QUOTE_MINIMAL with '\n' line ends: a cell is quoted
-    when it holds a comma, a quote or a '\n', quotes doubled; missing cells empty). None when a
-    column holds something other than text."""
+def findings_csv_lines(findings: pd.DataFrame, columns=FINDING_COLUMNS):
+    """findings.csv's data lines (or those of ``columns`` of another frame), built column by column
+    with Arrow's string kernels: the bytes pandas' ``to_csv`` writes (Python's csv QUOTE_MINIMAL
+    with '\n' line ends: a cell is quoted when it holds a comma, a quote or a '\n', quotes doubled;
+    missing cells empty). None when a column holds something other than text."""
     import pyarrow.compute as pc
-    arrays = _text_arrays(findings, FINDING_COLUMNS)
+    arrays = _text_arrays(findings, columns)
     if arrays is None:
         return None
     cells = []
@@ -124,17 +124,27 @@ def findings_csv_lines(findings: pd.DataFrame):
     return _concat(*cells, separator=",")
 
 
-def write_findings_csv(findings: pd.DataFrame, path: Path) -> Path:
-    findings = neutralise_formulas(findings[list(FINDING_COLUMNS)])    # no directory text runs in Excel
-    lines = findings_csv_lines(findings) if len(findings) else None
+def write_csv(frame: pd.DataFrame, path: Path, columns) -> Path:
+    """``frame[columns]`` as CSV, the bytes pandas' ``to_csv(index=False)`` writes, formula cells
+    neutralised (no directory text runs in Excel). Text, integer and boolean columns are joined with
+    Arrow's string kernels (integers and booleans written as ``str`` writes them, as pandas does);
+    a frame with any other column is written by pandas."""
+    frame = neutralise_formulas(frame[list(columns)])
+    as_text = {c: str for c in columns
+               if pd.api.types.is_integer_dtype(frame[c].dtype) or pd.api.types.is_bool_dtype(frame[c].dtype)}
+    lines = findings_csv_lines(frame.astype(as_text) if as_text else frame, columns) if len(frame) else None
     if lines is None:
-        return atomic_write(path, lambda fh: findings[list(FINDING_COLUMNS)].to_csv(fh, index=False))
+        return atomic_write(path, lambda fh: frame.to_csv(fh, index=False))
     lines = _concat(lines, "\n")
 
     def write(fh: TextIO) -> None:
-        fh.write(",".join(FINDING_COLUMNS) + "\n")
+        fh.write(",".join(columns) + "\n")
         _write_lines(fh, lines)
     return atomic_write(path, write)
+
+
+def write_findings_csv(findings: pd.DataFrame, path: Path) -> Path:
+    return write_csv(findings, path, FINDING_COLUMNS)
 
 
 _JSON_CONTROL = "[\\x00-\\x1f]"
@@ -204,11 +214,10 @@ def write_outputs(result, out_dir: Path, settings=None, timings: dict[str, float
     out_dir = Path(out_dir)
     fixlist = getattr(result, "fixlist", None)
     fixlist = empty_fixlist() if fixlist is None else fixlist
-    safe_fixlist = neutralise_formulas(fixlist[list(FIXLIST_COLUMNS)])
     written = []
     for name, write in (("findings.csv", lambda p: write_findings_csv(result.findings, p)),
                         ("findings.jsonl", lambda p: write_findings_jsonl(result.findings, p)),
-                        ("fixlist.csv", lambda p: atomic_write(p, lambda fh: safe_fixlist.to_csv(fh, index=False))),
+                        ("fixlist.csv", lambda p: write_csv(fixlist, p, FIXLIST_COLUMNS)),
                         ("summary.json", lambda p: write_json(result.summary, p))):
         t = time.perf_counter()
         written.append(write(out_dir / name))

@@ -118,6 +118,13 @@ def _spread(codes: np.ndarray, values: np.ndarray, missing) -> np.ndarray:
     return out[np.where(codes >= 0, codes, len(values))]
 
 
+def _interned(values: np.ndarray, missing: str) -> np.ndarray:
+    """Text of a small vocabulary (types, rules) as one shared string per distinct value, ``missing``
+    where None: equal values built row by row are otherwise a million separate objects."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return _spread(codes, np.asarray(uniques, dtype=object), missing)
+
+
 def _flip(coded: tuple[np.ndarray, pd.Series]) -> tuple[np.ndarray, np.ndarray]:
     return coded[0], coded[1].to_numpy(dtype=object)
 
@@ -205,7 +212,7 @@ def classify(declared: pd.Series, entity_type: pd.Series, first_name: pd.Series,
     # kind of an organisation with no words of its own: the facility column's, else its default
     fkind_or = lambda default: np.where(pd.notna(fkind), fkind, default)  # noqa: E731
     org_or = lambda default: np.where(org_word, kind, fkind_or(default))  # noqa: E731
-    individual = np.full(n, "individual", dtype=object)
+    individual = "individual"
     # (basis, condition, type), in RULES order
     table = [
         ("declared_contradicted",
@@ -220,17 +227,19 @@ def classify(declared: pd.Series, entity_type: pd.Series, first_name: pd.Series,
          np.where(ent == "1", "individual", fkind_or(np.where(has_facility, "facility", "group")))),
         ("facility_column", from_facility_column, fkind_or("facility")),
         ("surname_alone", has_last & ~has_first & particle, individual),
-        ("name_without_first_name", has_last & ~has_first,
-         np.full(n, "group", dtype=object)),
+        ("name_without_first_name", has_last & ~has_first, "group"),
     ]
     assert [t[0] for t in table] == [r[0] for r in RULES][:len(table)]
-    conditions = [t[1] for t in table]
-    choices_type = [t[2] for t in table]
-    bases = [t[0] for t in table]
-    ptype = np.select(conditions, choices_type, default="unknown").astype(object)
-    basis = np.select(conditions, [np.full(n, b, dtype=object) for b in bases], default="unknown").astype(object)
-    ptype = np.where(pd.isna(ptype), "unknown", ptype).astype(object)
-    organization = np.isin(ptype, ["facility", "group"])
+    # the first rule that holds, as its position (len(table): none); each row's type and basis are
+    # then taken from a handful of shared strings, not a million copies of them
+    rule = np.select([t[1] for t in table], list(range(len(table))), default=len(table))
+    basis = np.array([t[0] for t in table] + ["unknown"], dtype=object)[rule]
+    ptype = np.empty(n, dtype=object)
+    for i, (_, _, choice) in enumerate(table):
+        at = rule == i
+        ptype[at] = choice[at] if isinstance(choice, np.ndarray) else choice
+    ptype = _interned(ptype, "unknown")
+    organization = (ptype == "facility") | (ptype == "group")
     org_name = np.where(organization & has_facility, facility_text,
                         np.where(organization, org_text, None))
     return pd.DataFrame({"provider_type": ptype, "provider_type_basis": basis, "organization_name": org_name},

@@ -38,6 +38,12 @@ class LoadResult:
     problems: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(PROBLEM_COLUMNS)))
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    def take_frame(self) -> pd.DataFrame:
+        """The raw frame, handed over: this result keeps an empty frame with the same columns. The
+        audit passes it straight to ``normalize``, which lets the rows go once it has read them."""
+        frame, self.frame = self.frame, self.frame.iloc[0:0]
+        return frame
+
 
 def sha256_of(paths: list[Path]) -> str:
     h = hashlib.sha256()
