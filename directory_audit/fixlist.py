@@ -83,10 +83,10 @@ def _joined(keys: pd.Series, values: pd.Series, sep: str) -> pd.Series:
 
 def _quoted(f: pd.DataFrame, column: str) -> pd.Series:
     """Per provider, its first MAX_QUOTED distinct values of ``column`` joined, '(+N more)' after."""
-    distinct = f.loc[f[column].fillna("") != "", ["provider_key", column]].drop_duplicates()
-    n = distinct.groupby("provider_key", sort=False).size()
-    shown = distinct.groupby("provider_key", sort=False).head(MAX_QUOTED)
-    text = _joined(shown["provider_key"], shown[column].astype(str), " | ")
+    distinct = f.loc[f[column].fillna("") != "", ["provider", column]].drop_duplicates()
+    n = distinct.groupby("provider", sort=False).size()
+    shown = distinct.groupby("provider", sort=False).head(MAX_QUOTED)
+    text = _joined(shown["provider"], shown[column].astype(str), " | ")
     more = (n - MAX_QUOTED).reindex(text.index)
     return text.where(more <= 0, text + " | (+" + more.astype(str) + " more)")
 
@@ -111,7 +111,7 @@ def build_fixlist(findings: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     county = geo.table_county_keys(table).to_numpy()
     codes, keys = key_factor(table, "provider_key")
     provider_code = np.where(codes >= 0, codes, len(keys))
-    provider = np.append(keys, "(no name)")[provider_code]
+    provider_keys = np.append(keys, "(no name)")
     record_ids = table["record_id"].astype(str)
     position = pd.Series(np.arange(len(table)), index=record_ids.to_numpy())
     position = position[~position.index.duplicated()]
@@ -125,7 +125,7 @@ def build_fixlist(findings: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
         return empty_fixlist()
     at = at[keep].astype(np.int64)
     hit = table[["npi", "npi_raw", "display_name", "provider_type", "address_line1", "city", "state", "zip"]].iloc[at]
-    f["provider_key"] = provider[at]
+    f["provider"] = provider_code[at]
     f["npi"] = hit["npi"].where(hit["npi"].notna(), hit["npi_raw"]).to_numpy()
     f["name"], f["type"] = hit["display_name"].to_numpy(), hit["provider_type"].to_numpy()
     f["specialty"], f["county"] = specialty[at], county[at]
@@ -145,8 +145,9 @@ def build_fixlist(findings: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     accepting_somewhere = np.zeros(len(keys) + 1, dtype=bool)
     accepting_somewhere[provider_code[accepting]] = True
     f["accepting"] = accepting_somewhere[provider_code[at]]
-    g = f.groupby("provider_key", sort=False)
-    counts = f.groupby(["provider_key", "check_id"], sort=True).size().rename("n").reset_index()
+    # grouped by the integer code: every per-provider series below shares one integer index
+    g = f.groupby("provider", sort=False)
+    counts = f.groupby(["provider", "check_id"], sort=True).size().rename("n").reset_index()
     counts["text"] = counts["check_id"] + " (" + counts["n"].astype(str) + ")"
     f["is_error"] = (f["severity"] == "error").to_numpy()
     f["is_warning"] = (f["severity"] == "warning").to_numpy()
@@ -155,7 +156,7 @@ def build_fixlist(findings: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
         **{c: firsts[c] for c in firsts.columns},
         "locations_concerned": g["address"].nunique(),
         "addresses": _quoted(f, "address"), "record_ids": _quoted(f, "record_id"),
-        "findings": _joined(counts["provider_key"], counts["text"], "; "),
+        "findings": _joined(counts["provider"], counts["text"], "; "),
         "errors": g["is_error"].sum().astype(int), "warnings": g["is_warning"].sum().astype(int),
         "action_rank": g["action_rank"].min(),
     })
@@ -172,7 +173,7 @@ def build_fixlist(findings: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
                                np.where(p2, "error findings", np.where(act, "not accepting; warnings only",
                                                                        "information only"))))
     out["priority_reason"] = reason
-    out = out.rename_axis(None).assign(provider_key=out.index.to_numpy()).reset_index(drop=True)
+    out = out.rename_axis(None).assign(provider_key=provider_keys[out.index.to_numpy()]).reset_index(drop=True)
     out = out.sort_values(["priority", "action_rank", "errors", "warnings", "npi", "name", "provider_key"],
                           ascending=[True, True, False, False, True, True, True], kind="stable", na_position="last")
     out["accepting"] = np.where(out["accepting"], "yes", "no")
