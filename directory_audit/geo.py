@@ -7,8 +7,11 @@ thousand ZIPs cost.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,8 +35,40 @@ _CITY_WORDS = {"ST": "SAINT", "STE": "SAINTE", "MT": "MOUNT", "FT": "FORT", "PT"
 @functools.lru_cache(maxsize=1)
 def zip_index() -> dict[str, dict[str, Any]]:
     """ZIP -> its record in the zipcodes data (active and decommissioned ZIPs), built once."""
+    return {z["zip_code"]: z for z in zip_records()}
+
+
+def zip_records_cache() -> Path:
+    """Where ``zip_records`` keeps the zipcodes data as an Arrow file: the user cache folder, one
+    file per version of the package."""
+    import platformdirs
     import zipcodes
-    return {z["zip_code"]: z for z in zipcodes.list_all()}
+    return Path(platformdirs.user_cache_dir("directory-audit")) / f"zipcodes-{zipcodes.__version__}.arrow"
+
+
+def zip_records() -> list[dict[str, Any]]:
+    """Every record of the zipcodes data, as ``zipcodes.list_all()`` gives them. The package builds its
+    42,000 records from its compressed data in every process (about a second, paid by every audit);
+    they are read from an Arrow file in the user cache folder instead (a third of that), written on
+    first use. A cache that cannot be read or written is passed over."""
+    import pyarrow as pa
+    import pyarrow.feather as feather
+    path = zip_records_cache()
+    try:
+        return feather.read_table(path, memory_map=False).to_pylist()
+    except (OSError, pa.ArrowException):
+        pass
+    import zipcodes
+    records = zipcodes.list_all()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        feather.write_feather(pa.Table.from_pylist(records), tmp, compression="uncompressed")
+        os.replace(tmp, path)       # a concurrent run reads the whole file or none
+    except (OSError, pa.ArrowException):
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+    return records
 
 
 def county_name(county: str | None) -> str | None:
