@@ -127,6 +127,10 @@ def explode_multi(rows: pd.DataFrame, column: str) -> pd.DataFrame:
     return out
 
 
+#: The cache of every ``per_table`` helper, by helper name (``drop_derived`` empties them).
+_PER_TABLE_STATES: dict[str, dict] = {}
+
+
 def per_table(func):
     """Cache a helper's results for the table it was last called with, so the several checks and
     metrics that share one derived frame (exploded languages, ZIP facts, key codes...) build it once
@@ -135,6 +139,7 @@ def per_table(func):
     import functools
     import weakref
     state: dict = {"rows": None, "values": {}}
+    _PER_TABLE_STATES[f"{func.__module__}.{func.__qualname__}"] = state
 
     def values_for(rows: pd.DataFrame) -> dict:
         ref = state["rows"]
@@ -156,6 +161,17 @@ def per_table(func):
 
     wrapper.seed = seed
     return wrapper
+
+
+def drop_derived(rows: pd.DataFrame, keep: tuple = ()) -> None:
+    """Forget what the ``per_table`` helpers (those not in ``keep``) derived from ``rows``: once
+    the checks and metrics are done, the exploded languages, ZIP facts, name keys... of a million
+    rows are hundreds of MB nobody reads again (a later caller simply builds them again)."""
+    kept = {f"{f.__module__}.{f.__qualname__}" for f in keep}
+    for name, state in _PER_TABLE_STATES.items():
+        ref = state["rows"]
+        if name not in kept and ref is not None and ref() is rows:
+            state["rows"], state["values"] = None, {}
 
 
 @per_table
