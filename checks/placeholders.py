@@ -68,9 +68,14 @@ def _zip_placeholder(values: pd.Series) -> np.ndarray:
     return _nothing(values) | repeated
 
 
+_SPACE = "[" + vocab.SPACE_CHARS + "]"
+#: A trailing extension ('ext. 12', 'x12', '#12'): Python's ``\s`` spelt out, so Arrow's kernel runs it
+_EXTENSION = rf"(?i){_SPACE}*(?:ext\.?|extension|x|#){_SPACE}*\d{{1,6}}{_SPACE}*$"
+
+
 def phone_digits(values: pd.Series) -> pd.Series:
     """The digits of a phone as written, extension and a leading country code 1 dropped."""
-    body = values.astype(str).str.replace(r"(?i)\s*(?:ext\.?|extension|x|#)\s*\d{1,6}\s*$", "", regex=True)
+    body = values.astype(str).str.replace(_EXTENSION, "", regex=True)
     digits = body.str.replace(r"\D+", "", regex=True)
     return digits.where(~((digits.str.len() == 11) & digits.str.startswith("1")), digits.str.slice(1))
 

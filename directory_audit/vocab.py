@@ -141,7 +141,12 @@ NOTHING_WORDS = frozenset({
     "test", "undefined", "nan", "unavailable", "addressunknown", "noaddress", "nophone", "seeabove",
     "various", "multiple", "-", "--", "?", "??", "...",
 })
-_FOLD_NOTHING = re.compile(r"[\s.,_'\"()\[\]]+")
+#: Every character Python's ``\s`` matches in text (``str.isspace``), written out. A pattern with this
+#: class where it would say ``\s`` runs in Arrow's RE2 kernel on pandas' Arrow strings; with ``\s``
+#: (whose meaning RE2 does not share) pandas runs Python's re value by value, several times slower.
+SPACE_CHARS = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+               "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+_FOLD_NOTHING = "[" + SPACE_CHARS + ".,_'\"()\\[\\]]+"
 
 
 def nothing_mask(values) -> "np.ndarray":
