@@ -112,9 +112,11 @@ def build_fixlist(findings: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     codes, keys = key_factor(table, "provider_key")
     provider_code = np.where(codes >= 0, codes, len(keys))
     provider_keys = np.append(keys, "(no name)")
-    record_ids = table["record_id"].astype(str)
-    position = pd.Series(np.arange(len(table)), index=record_ids.to_numpy())
-    position = position[~position.index.duplicated()]
+    # each finding's row: the first row of its record id (one hash table of the million ids)
+    record_ids = pd.Index(table["record_id"].astype(str).to_numpy(dtype=object))
+    position = pd.Series(np.arange(len(table)), index=record_ids)
+    if not record_ids.is_unique:
+        position = position[~record_ids.duplicated()]
     f = findings[["check_id", "severity", "record_id"]].astype(str)
     # findings about the directory as a whole quote one record as an example; no provider can fix them
     f = f[~f["check_id"].isin(DIRECTORY_LEVEL_CHECKS)]
@@ -133,7 +135,7 @@ def build_fixlist(findings: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
                     + " " + hit["zip"].fillna("")).str.strip(" ,").to_numpy()
     pairs = f[["check_id", "severity"]].drop_duplicates().itertuples(index=False)
     actions = {(c, sv): action_for(c, sv) for c, sv in pairs}             # once per check id
-    f["action"] = [actions[(c, sv)] for c, sv in zip(f["check_id"], f["severity"])]
+    f["action"] = [actions[(c, sv)] for c, sv in zip(f["check_id"].tolist(), f["severity"].tolist())]
     f["action_rank"] = f["action"].map({a: i for i, a in enumerate(ACTIONS)})
 
     # thin specialties and counties: few accepting providers to turn to

@@ -319,13 +319,10 @@ def organization_key(names: pd.Series) -> pd.Series:
 def providers_by_type(rows: pd.DataFrame) -> dict[str, int]:
     """Distinct providers (``provider_key``) per provider type, every type named (0 when none); a
     provider listed under two types counts under each."""
-    from .model import key_codes
+    from .model import count_distinct, key_codes
     codes = key_codes(rows, "provider_key")
-    out = {}
-    for t in ("individual", "group", "facility", "unknown"):
-        sel = codes[(rows["provider_type"] == t).to_numpy() & (codes >= 0)]
-        out[t] = int(len(np.unique(sel)))
-    return out
+    types = rows["provider_type"].to_numpy(dtype=object)
+    return {t: count_distinct(codes[types == t]) for t in ("individual", "group", "facility", "unknown")}
 
 
 def refine_with_nppes(table: pd.DataFrame, nppes: pd.DataFrame | None) -> pd.DataFrame:
