@@ -15,9 +15,10 @@ from . import __version__, provider_types
 from .factors import FACTOR_ITEMS
 from .findings import Severity
 from .fixlist import build_fixlist, empty_fixlist
+from .fixlist import table_inputs as fixlist_inputs
 from .fixlist import summarize as summarize_fixlist
 from .loaders import LoadResult, load
-from .model import count_distinct, drop_derived, key_codes, key_factor, share_key_factors
+from .model import count_distinct, drop_derived, key_codes, share_key_factors
 from .normalize import normalize
 from .progress import Progress
 from .registry import METRICS, load_catalogue, select
@@ -124,9 +125,9 @@ def audit_loaded(source: str, loaded: LoadResult, settings: Settings, progress: 
     result = run_checks(table, specs, metrics, settings, context, progress)
     stages["checks"] = time.perf_counter() - t
     peaks["checks"] = _peak_mb()
-    # what the checks derived from the table is not needed again (the fix list rebuilds the little
-    # it reads); the table's key factorizations are kept
-    drop_derived(table, keep=(key_factor,))
+    # what the checks derived from the table is not needed again, bar the key factorizations and
+    # the little the fix list reads
+    drop_derived(table, keep=fixlist_inputs())
     t = time.perf_counter()
     fixlist = build_fixlist(result.findings, table)
     stages["fixlist"] = time.perf_counter() - t

@@ -73,12 +73,21 @@ def empty_fixlist() -> pd.DataFrame:
 
 
 def _joined(keys: pd.Series, values: pd.Series, sep: str) -> pd.Series:
-    """Per key, its values joined by ``sep`` in order. One pass over plain lists: pandas' per-group
-    string aggregation slices a Series per group, many times slower for thousands of providers."""
-    out: dict = {}
-    for k, v in zip(keys.tolist(), values.tolist()):
-        out.setdefault(k, []).append(v)
-    return pd.Series({k: sep.join(v) for k, v in out.items()}, dtype="object")
+    """Per key (in order of first appearance), its values joined by ``sep`` in order: the rows put
+    in key order (a stable sort keeps each key's values in order), cut into one list per key, and
+    each list joined by Arrow's kernel. pandas' per-group string aggregation slices a Series per
+    group, many times slower for a hundred thousand providers."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    if not len(keys):
+        return pd.Series(dtype="object")
+    codes, uniques = pd.factorize(keys, sort=False)
+    order = np.argsort(codes, kind="stable")
+    starts = np.flatnonzero(np.diff(codes[order])) + 1
+    offsets = np.concatenate([[0], starts, [len(order)]]).astype(np.int64)
+    texts = pa.array(np.asarray(values, dtype=object)[order], type=pa.large_string())
+    joined = pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets), texts), pa.scalar(sep, pa.large_string()))
+    return pd.Series(joined.to_numpy(zero_copy_only=False), index=uniques, dtype="object")
 
 
 def _quoted(f: pd.DataFrame, column: str) -> pd.Series:
@@ -89,6 +98,14 @@ def _quoted(f: pd.DataFrame, column: str) -> pd.Series:
     text = _joined(shown["provider"], shown[column].astype(str), " | ")
     more = (n - MAX_QUOTED).reindex(text.index)
     return text.where(more <= 0, text + " | (+" + more.astype(str) + " more)")
+
+
+def table_inputs() -> tuple:
+    """The ``per_table`` helpers whose results ``build_fixlist`` reads besides the key
+    factorizations: the audit keeps them when it drops the rest of what the checks derived."""
+    from checks.open_practice import table_status
+    from directory_audit import geo
+    return (table_status, geo.table_county_keys)
 
 
 #: Checks whose one finding is about the whole directory (it quotes a record only as an example).
@@ -128,11 +145,14 @@ def build_fixlist(findings: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     at = at[keep].astype(np.int64)
     hit = table[["npi", "npi_raw", "display_name", "provider_type", "address_line1", "city", "state", "zip"]].iloc[at]
     f["provider"] = provider_code[at]
-    f["npi"] = hit["npi"].where(hit["npi"].notna(), hit["npi_raw"]).to_numpy()
-    f["name"], f["type"] = hit["display_name"].to_numpy(), hit["provider_type"].to_numpy()
-    f["specialty"], f["county"] = specialty[at], county[at]
-    f["address"] = (hit["address_line1"].fillna("") + ", " + hit["city"].fillna("") + " " + hit["state"].fillna("")
-                    + " " + hit["zip"].fillna("")).str.strip(" ,").to_numpy()
+    # text columns kept as Python objects (pandas would copy each into Arrow strings first)
+    text = {"npi": hit["npi"].where(hit["npi"].notna(), hit["npi_raw"]).to_numpy(),
+            "name": hit["display_name"].to_numpy(), "type": hit["provider_type"].to_numpy(),
+            "specialty": specialty[at], "county": county[at],
+            "address": (hit["address_line1"].fillna("") + ", " + hit["city"].fillna("") + " " + hit["state"].fillna("")
+                        + " " + hit["zip"].fillna("")).str.strip(" ,").to_numpy()}
+    for column, values in text.items():
+        f[column] = pd.Series(values, index=f.index, dtype="object")
     pairs = f[["check_id", "severity"]].drop_duplicates().itertuples(index=False)
     actions = {(c, sv): action_for(c, sv) for c, sv in pairs}             # once per check id
     f["action"] = [actions[(c, sv)] for c, sv in zip(f["check_id"].tolist(), f["severity"].tolist())]

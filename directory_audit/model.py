@@ -164,10 +164,11 @@ def per_table(func):
 
 
 def drop_derived(rows: pd.DataFrame, keep: tuple = ()) -> None:
-    """Forget what the ``per_table`` helpers (those not in ``keep``) derived from ``rows``: once
-    the checks and metrics are done, the exploded languages, ZIP facts, name keys... of a million
-    rows are hundreds of MB nobody reads again (a later caller simply builds them again)."""
-    kept = {f"{f.__module__}.{f.__qualname__}" for f in keep}
+    """Forget what the ``per_table`` helpers derived from ``rows``, bar ``key_factor`` and the
+    helpers in ``keep``: once the checks and metrics are done, the exploded languages, ZIP facts,
+    name keys... of a million rows are hundreds of MB nobody reads again (a later caller simply
+    builds them again)."""
+    kept = {f"{f.__module__}.{f.__qualname__}" for f in (key_factor, *keep)}
     for name, state in _PER_TABLE_STATES.items():
         ref = state["rows"]
         if name not in kept and ref is not None and ref() is rows:
