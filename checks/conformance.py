@@ -91,3 +91,29 @@ def missing_newpatients(rows: pd.DataFrame, context: AuditContext) -> pd.DataFra
     """The newpatients extension (on the role, its Location or its HealthcareService) is how Plan-Net
     says whether a practice is open; without it open-practice information is not kept."""
     return problem_findings(context, "plannet.missing_newpatients")
+
+
+@check(id="plannet.inactive_listing", factor="T1.ii", severity="info",
+       title="Ended listing kept in the directory (not audited)",
+       message="{record_id} is not a current listing ({field} {observed}); not audited")
+def inactive_listing(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame:
+    """Plan-Net servers keep ended roles rather than delete them: a PractitionerRole, HealthcareService
+    or OrganizationAffiliation with ``active: false``, a ``period.end`` before the as-of date, or a
+    ``period.start`` after it, is not a provider-location an enrollee can use today. It is not audited
+    as one (no phone, accepting or location findings about a role that ended), and it is listed here
+    with its id, so the summary counts what was left out and nothing disappears silently. Info: marking
+    an ended role inactive is how the guide wants it done. A listing with no ``active`` and no
+    ``period`` is current."""
+    return problem_findings(context, "plannet.inactive_listing")
+
+
+@check(id="plannet.inactive_location", factor="T1.i", severity="error",
+       title="Current listing at a closed Location",
+       message="{record_id}: the Location is closed ({observed})")
+def inactive_location(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame:
+    """A current PractitionerRole, HealthcareService or OrganizationAffiliation that lists a Location
+    whose ``status`` is inactive or suspended (or that says ``active: false``) sends an enrollee to a
+    site that is not open: the practice location shown is wrong. One finding per provider-location row
+    (the row is still audited, as the directory shows it). A closed Location that no current listing
+    uses is silent, and needs no address or telecom (``plannet.location_incomplete``)."""
+    return problem_findings(context, "plannet.inactive_location")

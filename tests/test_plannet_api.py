@@ -103,10 +103,15 @@ def test_reference_examples_served_live_audit_from_the_command_line(tmp_path):
                                            "--as-of", "2026-11-01", "--fail-on", "never", "--quiet"])
         assert result.exit_code == 0, result.output
         summary = json.loads((tmp_path / "out" / "summary.json").read_text())
-        assert summary["format"] == "plannet" and summary["rows_audited"] == 2
+        assert summary["format"] == "plannet" and summary["rows_audited"] == 3     # role, service, affiliation
         assert summary["sources_read"][1].startswith(f"{server.base}/PractitionerRole?_count=200&_include=")
         assert summary["input_checksum"].startswith("sha256:")
-        assert not any(k.startswith("plannet.") and v for k, v in summary["findings_by_check"].items())
+        # the affiliation's four partners are not among the examples: asked for by id, then reported
+        assert {k: v for k, v in summary["findings_by_check"].items() if k.startswith("plannet.") and v} == \
+            {"plannet.dangling_reference": 4}
+        assert any(p.startswith("/fhir/OrganizationAffiliation?_count=200&_include=OrganizationAffiliation:"
+                                "participating-organization") for p in server.log)
+        assert "/fhir/Location?_id=HospLoc2&_count=50" in server.log
         # the User-Agent and the Accept header a FHIR server expects
         assert any("PractitionerRole?_count=200" in p for p in server.log)
 
@@ -115,4 +120,5 @@ def test_unreachable_api_is_a_page_failure_not_a_crash(s, client):
     d = plannet.Directory()
     plannet.crawl("http://127.0.0.1:9/fhir", s, d, client=client, count=10)
     failed = _problems(d, "plannet.page_failed")
-    assert len(failed) == 3 and all("FetchFailed" in o or "Fetch" in o for _, _, o in failed)
+    assert len(failed) == 4 and all(   # three listing searches and InsurancePlan
+        "FetchFailed" in o or "Fetch" in o for _, _, o in failed)
