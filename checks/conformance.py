@@ -16,17 +16,19 @@ from .records import problem_findings
        title="Reference to a resource the directory does not serve",
        message="{field} refers to {observed}, which the directory does not serve")
 def dangling_reference(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame:
-    """A role that points at a Practitioner, Location, Organization, service or network the API does
-    not return (not included, and not found when fetched by id) shows a listing with its name,
-    address or network missing: the location is not transparent to the public."""
+    """A current role, service or affiliation that points at a Practitioner, Location, Organization
+    (participating or host), service or network the API does not return (not included, and not found
+    when fetched by id) shows a listing with its name, address or network missing: the location is not
+    transparent to the public. An ended listing's references are not judged (``inactive_listing``)."""
     return problem_findings(context, "plannet.dangling_reference")
 
 
 @check(id="plannet.role_without_location", factor="T1.i", severity="error",
        title="Role or service with no location", message="{record_id} lists no Location")
 def role_without_location(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame:
-    """A PractitionerRole or HealthcareService with no Location cannot tell anyone where the provider
-    sees patients; it is audited as one row without an address and reported here."""
+    """A PractitionerRole, HealthcareService or OrganizationAffiliation with no Location cannot tell
+    anyone where the provider sees patients; it is audited as one row without an address and reported
+    here."""
     return problem_findings(context, "plannet.role_without_location")
 
 
@@ -34,7 +36,8 @@ def role_without_location(rows: pd.DataFrame, context: AuditContext) -> pd.DataF
        title="Location without an address or telecom", message="{record_id} has no {field}")
 def location_incomplete(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame:
     """A Plan-Net Location must carry its address and a way to reach it; without them every provider
-    listed there lacks a usable practice location."""
+    listed there lacks a usable practice location. A closed Location (status inactive or suspended)
+    is exempt: nobody should be sent there, and a current listing that does is ``inactive_location``."""
     return problem_findings(context, "plannet.location_incomplete")
 
 
@@ -89,7 +92,9 @@ def missing_last_updated(rows: pd.DataFrame, context: AuditContext) -> pd.DataFr
        title="No newpatients extension", message="{record_id} has no {field}")
 def missing_newpatients(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame:
     """The newpatients extension (on the role, its Location or its HealthcareService) is how Plan-Net
-    says whether a practice is open; without it open-practice information is not kept."""
+    says whether a practice is open; without it open-practice information is not kept. Not asked of an
+    OrganizationAffiliation: an organisation's participation in a network has no panel status, as
+    organisation rows are exempt from ``open_practice.flag_missing``."""
     return problem_findings(context, "plannet.missing_newpatients")
 
 

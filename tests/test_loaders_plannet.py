@@ -330,6 +330,213 @@ def test_same_role_on_two_pages_is_one_row(tmp_path, s):
     assert len(res.frame) == 1 and res.metadata["plannet"]["repeated_roles"] == 1
 
 
+# --- OrganizationAffiliation: an organisation participating in a network at locations --------------
+
+CLINIC = {"resourceType": "Organization", "id": "clinic", "name": "Rose City Family Clinic", "active": True,
+          "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": "1245319599"}],
+          "type": [{"coding": [{"code": "prvgrp"}]}]}
+HOSPITAL = {"resourceType": "Organization", "id": "hospital", "name": "Gantenbein General", "active": True}
+NETWORK = {"resourceType": "Organization", "id": "net", "name": "Cascade PPO", "type": [{"coding": [{"code": "ntwk"}]}]}
+
+
+def _affiliation(aid, locs=("Location/l1",), **extra):
+    a = {"resourceType": "OrganizationAffiliation", "id": aid, "active": True,
+         "meta": {"lastUpdated": "2026-10-02T00:00:00Z"},
+         "organization": {"reference": "Organization/hospital"},
+         "participatingOrganization": {"reference": "Organization/clinic"},
+         "network": [{"reference": "Organization/net"}],
+         "code": [{"coding": [{"code": "outpatient"}]}],
+         "specialty": [{"coding": [{"system": "http://nucc.org/provider-taxonomy", "code": "261QP2300X"}]}],
+         "location": [{"reference": x} for x in locs]}
+    a.update(extra)
+    return a
+
+
+def _second_place():
+    return {**PLACE, "id": "l2", "address": {**PLACE["address"], "line": ["1 Other St"]},
+            "telecom": [{"system": "phone", "value": "503-555-0100"}]}
+
+
+def test_an_affiliation_is_an_organisation_row_per_location(tmp_path, s):
+    """participatingOrganization gives the name and NPI, each Location the address; the affiliation's
+    own telecom comes before the location's; its network element gives the network."""
+    own_phone = _affiliation("a1", locs=("Location/l1", "Location/l2"),
+                             telecom=[{"system": "phone", "value": "503-555-0199"}])
+    folder = _write(tmp_path / "d", own_phone, _affiliation("a2", locs=("Location/l2",)), CLINIC, HOSPITAL, NETWORK,
+                    PLACE, _second_place())
+    res = load(str(folder), s)
+    t = normalize(res.frame).set_index("record_id")
+    assert sorted(t.index) == ["OrganizationAffiliation/a1@Location/l1", "OrganizationAffiliation/a1@Location/l2",
+                               "OrganizationAffiliation/a2@Location/l2"]
+    first = t.loc["OrganizationAffiliation/a1@Location/l1"]
+    assert (first["facility_name"], first["npi"], first["npi_entity_type"]) == ("Rose City Family Clinic", "1245319599", "2")
+    assert (first["provider_type"], first["provider_type_basis"]) == ("group", "declared")     # prvgrp
+    assert (first["address_line1"], first["city"]) == ("2801 N Gantenbein Ave", "PORTLAND")
+    assert first["specialty_codes"] == "261QP2300X" and first["network_ids"] == "Cascade PPO"
+    assert str(first["last_updated"].date()) == "2026-10-02"
+    assert t["phone_raw"].to_dict() == {"OrganizationAffiliation/a1@Location/l1": "503-555-0199",
+                                        "OrganizationAffiliation/a1@Location/l2": "503-555-0199",
+                                        "OrganizationAffiliation/a2@Location/l2": "503-555-0100"}
+    assert res.problems.empty
+
+
+def test_a_2019_draft_affiliation_lists_the_organization_it_names(tmp_path, s):
+    """The 2019 drafts had no participatingOrganization: ``organization`` is the one listed."""
+    a = _affiliation("a1", organization={"reference": "Organization/clinic"})
+    a.pop("participatingOrganization")
+    res = load(str(_write(tmp_path / "d", a, CLINIC, NETWORK, PLACE)), s)
+    assert res.frame[["record_id", "facility_name", "npi"]].values.tolist() == [
+        ["OrganizationAffiliation/a1@Location/l1", "Rose City Family Clinic", "1245319599"]]
+    assert res.problems.empty
+
+
+def test_a_clean_affiliation_needs_no_newpatients_and_gives_no_conformance_finding(tmp_path, pn):
+    folder = _write(tmp_path / "d", _affiliation("a1"), CLINIC, HOSPITAL, NETWORK, PLACE)
+    assert flat(audit(str(folder), pn).findings) == []
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda a: a.pop("location"),
+     [("plannet.role_without_location", "OrganizationAffiliation/a1", "OrganizationAffiliation.location", "")]),
+    (lambda a: a.update(participatingOrganization={"reference": "Organization/gone"}),
+     [("plannet.dangling_reference", "OrganizationAffiliation/a1", "OrganizationAffiliation.participatingOrganization",
+       "Organization/gone")]),
+    (lambda a: a.update(organization={"reference": "Organization/gone"}),
+     [("plannet.dangling_reference", "OrganizationAffiliation/a1", "OrganizationAffiliation.organization",
+       "Organization/gone")]),
+    (lambda a: a.update(network=[{"reference": "Organization/net"}, {"reference": "Organization/gone-net"}]),
+     [("plannet.dangling_reference", "OrganizationAffiliation/a1", "OrganizationAffiliation.network",
+       "Organization/gone-net")]),
+    (lambda a: a.update(healthcareService=[{"reference": "HealthcareService/gone"}]),
+     [("plannet.dangling_reference", "OrganizationAffiliation/a1", "OrganizationAffiliation.healthcareService",
+       "HealthcareService/gone")]),
+    (lambda a: a.pop("meta"),
+     [("plannet.missing_last_updated", "OrganizationAffiliation/a1", "OrganizationAffiliation.meta.lastUpdated", "")]),
+])
+def test_affiliation_conformance_findings_name_its_elements(tmp_path, pn, change, expected):
+    a = _affiliation("a1")
+    change(a)
+    folder = _write(tmp_path / "d", a, CLINIC, HOSPITAL, NETWORK, PLACE)
+    assert flat(audit(str(folder), pn).findings) == expected
+
+
+def test_individual_only_checks_stay_silent_on_affiliations(tmp_path):
+    """An organisation's participation has no accepting flag, no languages and no person's NPI: the
+    checks that ask them of individuals fire on a role with the same gaps, not on the affiliation."""
+    bare_role = _role("r2", practitioner={"reference": "Practitioner/p2"})
+    bare_role.pop("extension")
+    person = {"resourceType": "Practitioner", "id": "p2", "name": [{"family": "Roe", "given": ["Sam"]}]}
+    clinic = {k: v for k, v in CLINIC.items() if k != "identifier"}
+    speaking = {**PERSON, "communication": [{"coding": [{"system": "urn:ietf:bcp:47", "code": "es"}]}]}
+    folder = _write(tmp_path / "d", _role("r1"), bare_role, speaking, person, _affiliation("a1"), clinic, HOSPITAL,
+                    NETWORK, PLACE)
+    settings = load_settings(as_of="2026-11-01", selected_checks=(
+        "open_practice.flag_missing", "identifier.npi_missing", "language.missing", "record.specialty_missing"))
+    findings = audit(str(folder), settings).findings
+    fired = sorted(zip(findings["check_id"], findings["record_id"]))
+    assert ("open_practice.flag_missing", "PractitionerRole/r2@Location/l1") in fired
+    assert ("identifier.npi_missing", "PractitionerRole/r2@Location/l1") in fired
+    assert ("language.missing", "PractitionerRole/r2@Location/l1") in fired
+    assert not [r for _, r in fired if r.startswith("OrganizationAffiliation/")]
+
+
+@pytest.mark.parametrize("form", ["folder", "ndjson", "bundle"])
+def test_affiliations_read_from_every_saved_form(tmp_path, s, form):
+    resources = [_affiliation("a1"), CLINIC, HOSPITAL, NETWORK, PLACE]
+    if form == "folder":
+        path = _write(tmp_path / "d", *resources)
+    elif form == "ndjson":
+        path = tmp_path / "export.ndjson"
+        path.write_text("".join(json.dumps(r) + "\n" for r in resources))
+    else:
+        path = tmp_path / "page.json"
+        path.write_text(json.dumps({"resourceType": "Bundle", "type": "searchset", "entry": [
+            {"resource": r, "search": {"mode": "match" if i == 0 else "include"}} for i, r in enumerate(resources)]}))
+    res = load(str(path), s)
+    assert res.frame[["record_id", "facility_name", "network_ids"]].values.tolist() == [
+        ["OrganizationAffiliation/a1@Location/l1", "Rose City Family Clinic", "Cascade PPO"]]
+
+
+# --- listings that are not current, and closed Locations --------------------------------------------
+
+@pytest.mark.parametrize("listing, expected", [
+    (_role("r9", active=False), ("PractitionerRole/r9", "PractitionerRole.active", "false")),
+    (_role("r9", period={"start": "2020-01-01", "end": "2026-10-31T23:59:59Z"}),
+     ("PractitionerRole/r9", "PractitionerRole.period.end", "2026-10-31T23:59:59Z")),
+    (_role("r9", period={"start": "2026-12-01"}), ("PractitionerRole/r9", "PractitionerRole.period.start", "2026-12-01")),
+    (_role("r9", period={"end": "2026-10"}), ("PractitionerRole/r9", "PractitionerRole.period.end", "2026-10")),
+    ({"resourceType": "HealthcareService", "id": "r9", "active": "false", "location": [{"reference": "Location/l1"}]},
+     ("HealthcareService/r9", "HealthcareService.active", "false")),
+    (_affiliation("r9", period={"end": "2025-12-31"}),
+     ("OrganizationAffiliation/r9", "OrganizationAffiliation.period.end", "2025-12-31")),
+])
+def test_a_listing_that_is_not_current_is_reported_and_not_audited(tmp_path, pn, listing, expected):
+    listing = json.loads(json.dumps(listing))
+    # it references what is not served: an ended listing's references are not followed or judged
+    listing["location"] = [{"reference": "Location/l1"}, {"reference": "Location/gone"}]
+    folder = _write(tmp_path / "d", _role("r1"), listing, PERSON, PLACE, CLINIC, HOSPITAL, NETWORK)
+    result = audit(str(folder), pn)
+    assert flat(result.findings) == [("plannet.inactive_listing",) + expected]
+    assert result.table["record_id"].tolist() == ["PractitionerRole/r1@Location/l1"]
+    finding = result.findings[result.findings["check_id"] == "plannet.inactive_listing"].iloc[0]
+    assert finding["severity"] == "info" and "not audited" in finding["message"]
+
+
+@pytest.mark.parametrize("period", [
+    {"end": "2026-11-01"},                          # ends on the as-of date: still current that day
+    {"end": "2026-11"},                             # a month: runs to its last day
+    {"end": "2026"},
+    {"start": "2026-11-01T08:00:00-08:00"},         # starts that day
+    {"end": "until further notice"},               # no date: does not end the listing
+    {},
+])
+def test_listings_current_on_the_as_of_date_are_audited(tmp_path, pn, period):
+    folder = _write(tmp_path / "d", _role("r1", period=period, active=True), PERSON, PLACE)
+    result = audit(str(folder), pn)
+    assert flat(result.findings) == [] and len(result.table) == 1
+
+
+def test_a_current_listing_at_a_closed_location_is_an_error_and_still_audited(tmp_path, pn):
+    suspended = {**_second_place(), "status": "suspended"}
+    closed_unused = {**PLACE, "id": "l3", "status": "inactive", "telecom": []}          # no phone: closed, no matter
+    closed_ended = {**PLACE, "id": "l4", "active": False}
+    ended = _role("r2", active=False, location=[{"reference": "Location/l4"}])
+    role = _role("r1", location=[{"reference": "Location/l1"}, {"reference": "Location/l2"}])
+    folder = _write(tmp_path / "d", role, ended, _affiliation("a1", locs=("Location/l2",)), PERSON, PLACE, suspended,
+                    closed_unused, closed_ended, CLINIC, HOSPITAL, NETWORK)
+    result = audit(str(folder), pn)
+    assert flat(result.findings) == [
+        ("plannet.inactive_listing", "PractitionerRole/r2", "PractitionerRole.active", "false"),
+        ("plannet.inactive_location", "OrganizationAffiliation/a1@Location/l2", "Location.status", "status suspended"),
+        ("plannet.inactive_location", "PractitionerRole/r1@Location/l2", "Location.status", "status suspended")]
+    assert sorted(result.table["record_id"]) == ["OrganizationAffiliation/a1@Location/l2",
+                                                 "PractitionerRole/r1@Location/l1", "PractitionerRole/r1@Location/l2"]
+    errors = result.findings[result.findings["check_id"] == "plannet.inactive_location"]
+    assert set(errors["severity"]) == {"error"} and set(errors["factor_item"]) == {"T1.i"}
+
+
+def test_a_directory_of_ended_listings_only_lists_no_providers(tmp_path):
+    folder = _write(tmp_path / "d", _role("r1", active=False), PERSON, PLACE)
+    result = audit(str(folder), load_settings(as_of="2026-11-01"))
+    assert result.table.empty
+    found = set(result.findings["check_id"])
+    assert {"plannet.inactive_listing", "source.empty_directory"} <= found
+
+
+def test_ended_listings_are_counted_in_the_summary(tmp_path):
+    from click.testing import CliRunner
+    from directory_audit.cli import main
+    folder = _write(tmp_path / "d", _role("r1"), _role("r2", active=False), _affiliation("a1", period={"end": "2020"}),
+                    PERSON, PLACE, CLINIC, HOSPITAL, NETWORK)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["audit", str(folder), "--out", str(out), "--as-of", "2026-11-01",
+                                       "--check", "plannet", "--quiet"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["rows_audited"] == 1
+    assert summary["findings_by_check"]["plannet.inactive_listing"] == 2
+
+
 # --- one directory, two formats ---------------------------------------------------------------------
 
 def _line(record_id: str) -> str | None:
@@ -405,12 +612,13 @@ _json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_siz
                                           "valueBoolean", "valueCodeableConcept", "extension", "line", "given"]),
                          inner, max_size=3), max_leaves=12)
 _fields = ["practitioner", "organization", "location", "healthcareService", "specialty", "extension", "telecom",
-           "meta", "name", "identifier", "communication", "address", "providedBy", "network", "contained"]
+           "meta", "name", "identifier", "communication", "address", "providedBy", "network", "contained",
+           "participatingOrganization", "period", "active", "status"]
 
 
 @given(st.lists(st.fixed_dictionaries(
     {"resourceType": st.sampled_from(["PractitionerRole", "Practitioner", "Location", "Organization",
-                                      "HealthcareService", "InsurancePlan"]),
+                                      "HealthcareService", "InsurancePlan", "OrganizationAffiliation"]),
      "id": st.sampled_from(["a", "b", "c"])},
     optional={f: _json for f in _fields}), min_size=1, max_size=6))
 def test_resources_of_any_shape_give_rows_or_problems_never_a_crash(resources):
