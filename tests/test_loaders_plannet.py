@@ -380,6 +380,42 @@ def test_an_affiliation_is_an_organisation_row_per_location(tmp_path, s):
     assert res.problems.empty
 
 
+def _service(sid, org="Organization/clinic", **extra):
+    svc = {"resourceType": "HealthcareService", "id": sid, "name": "Family medicine", "providedBy": {"reference": org},
+           "location": [{"reference": "Location/l1"}], "meta": {"lastUpdated": "2026-10-02T00:00:00Z"}}
+    svc.update(extra)
+    return svc
+
+
+@pytest.mark.parametrize("service, expected_rows", [
+    # the guide's pattern: the clinic's affiliation names the clinic's service at l1. One listing
+    # there (the service's, with the affiliation's network), the affiliation's own row at l2
+    (_service("s1"), {"HealthcareService/s1@Location/l1": "Cascade PPO",
+                      "OrganizationAffiliation/a1@Location/l2": "Cascade PPO"}),
+    # a service another organisation provides is another listing: nothing folds
+    (_service("s1", org="Organization/hospital"), {"HealthcareService/s1@Location/l1": None,
+                                                    "OrganizationAffiliation/a1@Location/l1": "Cascade PPO",
+                                                    "OrganizationAffiliation/a1@Location/l2": "Cascade PPO"}),
+    # an ended service is no listing: the affiliation is the clinic's only row at l1
+    (_service("s1", active=False), {"OrganizationAffiliation/a1@Location/l1": "Cascade PPO",
+                                    "OrganizationAffiliation/a1@Location/l2": "Cascade PPO"}),
+])
+def test_an_affiliation_naming_its_own_service_at_a_location_is_one_listing_there(tmp_path, s, service, expected_rows):
+    a = _affiliation("a1", locs=("Location/l1", "Location/l2"), healthcareService=[{"reference": "HealthcareService/s1"}])
+    res = load(str(_write(tmp_path / "d", a, service, CLINIC, HOSPITAL, NETWORK, PLACE, _second_place())), s)
+    assert dict(zip(res.frame["record_id"], res.frame["network_ids"])) == expected_rows
+    detail = res.metadata["plannet_detail"].set_index("record_id")["affiliations"].dropna().to_dict()
+    assert detail == ({"HealthcareService/s1@Location/l1": "OrganizationAffiliation/a1"}
+                      if "OrganizationAffiliation/a1@Location/l1" not in expected_rows else {})
+
+
+def test_a_service_and_the_affiliation_naming_it_are_no_duplicate_listing(tmp_path):
+    a = _affiliation("a1", healthcareService=[{"reference": "HealthcareService/s1"}])
+    folder = _write(tmp_path / "d", a, _service("s1"), CLINIC, HOSPITAL, NETWORK, PLACE)
+    findings = audit(str(folder), load_settings(as_of="2026-11-01", selected_checks=("duplicate",))).findings
+    assert findings.empty
+
+
 def test_a_2019_draft_affiliation_lists_the_organization_it_names(tmp_path, s):
     """The 2019 drafts had no participatingOrganization: ``organization`` is the one listed."""
     a = _affiliation("a1", organization={"reference": "Organization/clinic"})

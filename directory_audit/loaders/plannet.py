@@ -666,12 +666,44 @@ def _per_distinct(values: pd.Series, func) -> pd.Series:
     return pd.Series(done[codes], index=values.index, dtype=object)
 
 
+DETAIL_COLUMNS = ("record_id", "accepting_detail", "language_proficiency", "affiliations")
+
+
+def _fold_affiliations(rows: pd.DataFrame) -> pd.DataFrame:
+    """An affiliation that names, in ``healthcareService``, a current service of the same organisation
+    at the same Location describes the listing that service row already is (the guide's own example
+    pairs BurrClinicAffil with BurrClinicServices at HospLoc2): that affiliation x Location is not a
+    second row, which would read as a duplicate listing, but lends the service row its networks. The
+    affiliations folded into a row are kept in the detail frame (``affiliations``)."""
+    rows["affiliations"] = None
+    affiliation = rows["kind"].eq("affiliation") & rows["location"].notna() & rows["services"].map(len).gt(0)
+    if not affiliation.any():
+        return rows
+    service = rows["kind"].eq("service") & rows["location"].notna()
+    offers = rows.loc[affiliation, ["key", "location", "org", "networks", "services"]].explode("services")
+    at = pd.DataFrame({"services": rows.loc[service, "key"], "location": rows.loc[service, "location"],
+                       "service_org": rows.loc[service, "org"], "row": rows.index[service]})
+    pairs = offers.merge(at, on=["services", "location"])
+    pairs = pairs[pairs["service_org"].isna() | pairs["service_org"].eq(pairs["org"])]
+    if pairs.empty:
+        return rows
+    lent = pairs.groupby("row").agg(networks=("networks", lambda v: tuple(dict.fromkeys(n for t in v for n in t))),
+                                    affiliations=("key", lambda v: tuple(dict.fromkeys(v))))
+    rows.loc[lent.index, "networks"] = pd.Series(
+        [tuple(dict.fromkeys(own + more)) for own, more in zip(rows.loc[lent.index, "networks"], lent["networks"])],
+        index=lent.index, dtype=object)
+    rows.loc[lent.index, "affiliations"] = lent["affiliations"]
+    folded = pd.MultiIndex.from_frame(pairs[["key", "location"]].drop_duplicates())
+    drop = pd.MultiIndex.from_frame(rows[["key", "location"]]).isin(folded) & affiliation.to_numpy()
+    return rows[~drop].reset_index(drop=True)
+
+
 def build_rows(d: Directory) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(raw frame, detail frame) from the summaries; files problems for what does not join."""
     # object columns share the summaries' strings; an Arrow frame would copy every one of them
     roles = pd.DataFrame({c: pd.Series(d.roles[c], dtype=object) for c in ROLE_COLUMNS})
     if roles.empty:
-        return pd.DataFrame(columns=COLUMNS), pd.DataFrame(columns=["record_id", "accepting_detail", "language_proficiency"])
+        return pd.DataFrame(columns=COLUMNS), pd.DataFrame(columns=list(DETAIL_COLUMNS))
     _integrity(d, roles)
     # One row per role x location; a role with no location keeps one row so it is still audited.
     per_role = roles["locations"].map(len).to_numpy()
@@ -680,6 +712,7 @@ def build_rows(d: Directory) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows["service"] = rows["services"].map(lambda t: t[0] if t else None)
     # the organisation listed: a 2019-draft affiliation names it in ``organization`` alone
     rows["org"] = rows["org"].where(rows["org"].notna(), rows["host"])
+    rows = _fold_affiliations(rows)
     for column, values in _lookup(d.people, rows["who"], PEOPLE_COLUMNS).items():
         rows[column] = values
     for column, values in _lookup(d.places, rows["location"], PLACE_COLUMNS).items():
@@ -744,7 +777,8 @@ def build_rows(d: Directory) -> tuple[pd.DataFrame, pd.DataFrame]:
         "last_updated": rows["last_updated"].where(rows["last_updated"].notna(), rows["person_updated"]),
     })
     detail = pd.DataFrame({"record_id": record_id, "accepting_detail": accepting_detail,
-                           "language_proficiency": rows["person_proficiency"].where(individual, rows["proficiency"])})
+                           "language_proficiency": rows["person_proficiency"].where(individual, rows["proficiency"]),
+                           "affiliations": rows["affiliations"].map(lambda t: _join(t) if t else None)})
     return out[COLUMNS].astype(object), detail
 
 
