@@ -275,12 +275,17 @@ def _date_bound(value: Any, last: bool) -> str | None:
     return f"{year}-{month or ('12' if last else '01')}-{day or ('31' if last else '01')}"
 
 
+def _says_inactive(resource: dict) -> bool:
+    """``active: false`` (a boolean, or the text some servers send)."""
+    active = resource.get("active")
+    return active is False or (isinstance(active, str) and active.strip().lower() == "false")
+
+
 def not_current(resource: dict, as_of: str) -> tuple[str, str] | None:
     """(element, value) saying why a listing is not current on ``as_of`` ('YYYY-MM-DD'): ``active``
     false, ``period.end`` before the date, or ``period.start`` after it; None when it is current.
     ``active`` missing means active (FHIR's default reading of a directory entry)."""
-    active = resource.get("active")
-    if active is False or (isinstance(active, str) and active.strip().lower() == "false"):
+    if _says_inactive(resource):
         return "active", "false"
     period = resource.get("period")
     if isinstance(period, dict):
@@ -297,8 +302,7 @@ def location_closed(resource: dict) -> str | None:
     status = resource.get("status")
     if isinstance(status, str) and status.strip().lower() in CLOSED_LOCATION_STATUS:
         return f"status {status.strip().lower()}"
-    active = resource.get("active")
-    if active is False or (isinstance(active, str) and active.strip().lower() == "false"):
+    if _says_inactive(resource):
         return "active false"
     return None
 
