@@ -1,5 +1,6 @@
 """FHIR Plan-Net conformance and integrity: what only the Plan-Net loader can see (references that go
-nowhere, pages that failed, paging that loops, must-support elements our checks read). The loader
+nowhere, pages that failed, paging that loops, must-support elements our checks read, listings that
+ended and so were not audited, current listings at closed sites). The loader
 files each under one of these ids (``loaders/plannet.py``); every check here reports them with the
 resource id and the element path, mapped to the factor item the missing information evidences."""
 from __future__ import annotations

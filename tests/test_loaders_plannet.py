@@ -642,14 +642,17 @@ def test_command_line_audits_the_committed_ndjson_export_with_auto_format(tmp_pa
 
 # --- resources of any shape ------------------------------------------------------------------------
 
-_json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+#: strings that join: references to the ids drawn below, dates, Location states
+_joining = st.sampled_from(["Location/a", "HealthcareService/b", "Organization/c", "Practitioner/a", "2025-01",
+                            "2099", "inactive", "false"])
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8) | _joining,
                      lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
                          st.sampled_from(["reference", "coding", "code", "system", "text", "url", "value",
                                           "valueBoolean", "valueCodeableConcept", "extension", "line", "given"]),
                          inner, max_size=3), max_leaves=12)
 _fields = ["practitioner", "organization", "location", "healthcareService", "specialty", "extension", "telecom",
            "meta", "name", "identifier", "communication", "address", "providedBy", "network", "contained",
-           "participatingOrganization", "period", "active", "status"]
+           "participatingOrganization", "period", "active", "status", "healthcareService"]
 
 
 @given(st.lists(st.fixed_dictionaries(
