@@ -123,3 +123,16 @@ def inactive_location(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame
     (the row is still audited, as the directory shows it). A closed Location that no current listing
     uses is silent, and needs no address or telecom (``plannet.location_incomplete``)."""
     return problem_findings(context, "plannet.inactive_location")
+
+
+@check(id="plannet.inactive_provider", factor="T1.i", severity="warning",
+       title="Current listing of an inactive provider",
+       message="{record_id}: the listed provider's {field} is {observed}")
+def inactive_provider(rows: pd.DataFrame, context: AuditContext) -> pd.DataFrame:
+    """A current PractitionerRole whose Practitioner says ``active: false`` (or a current service or
+    affiliation whose listed Organization does) shows enrollees a provider the directory itself marks
+    inactive; most often the role was not ended when the person left. The row is audited as shown and
+    reported once per provider-location. A warning, not an error: which of the two resources is right
+    only the insurer knows. An inactive Organization a practitioner's role merely names as its practice
+    is not judged here."""
+    return problem_findings(context, "plannet.inactive_provider")

@@ -551,6 +551,25 @@ def test_a_current_listing_at_a_closed_location_is_an_error_and_still_audited(tm
     assert set(errors["severity"]) == {"error"} and set(errors["factor_item"]) == {"T1.i"}
 
 
+@pytest.mark.parametrize("who, expected", [
+    ("person", [("plannet.inactive_provider", "PractitionerRole/r1@Location/l1", "Practitioner.active", "false")]),
+    ("clinic", [("plannet.inactive_provider", "OrganizationAffiliation/a1@Location/l1", "Organization.active", "false")]),
+    ("hospital", []),            # the affiliation's host, not the organisation listed
+    ("practice", []),            # the organisation a practitioner's role names as its practice
+    ("ended", [("plannet.inactive_listing", "PractitionerRole/r1", "PractitionerRole.active", "false")]),
+])
+def test_a_current_listing_of_an_inactive_provider_is_a_warning(tmp_path, pn, who, expected):
+    person, clinic, hospital = dict(PERSON), dict(CLINIC), dict(HOSPITAL)
+    role = _role("r1", organization={"reference": "Organization/hospital"})
+    {"person": person, "clinic": clinic, "hospital": hospital, "practice": hospital}.get(who, {})["active"] = False
+    if who == "ended":
+        person["active"] = role["active"] = False          # the role was ended with the person: all is well
+    folder = _write(tmp_path / "d", role, person, _affiliation("a1"), clinic, hospital, NETWORK, PLACE)
+    result = audit(str(folder), pn)
+    assert flat(result.findings) == expected
+    assert set(result.findings.loc[result.findings["check_id"] == "plannet.inactive_provider", "severity"]) <= {"warning"}
+
+
 def test_a_directory_of_ended_listings_only_lists_no_providers(tmp_path):
     folder = _write(tmp_path / "d", _role("r1", active=False), PERSON, PLACE)
     result = audit(str(folder), load_settings(as_of="2026-11-01"))

@@ -487,11 +487,13 @@ def _practitioner(d: Directory, key: str, r: dict, source: str, aliases: dict[st
     langs, prof = languages(r)
     d.people[key] = (npi_of(r),) + d.share(name.get("prefix"), name.get("first_name"), name.get("middle_name"),
                                            name.get("last_name"), name.get("suffix")) + \
-        (name.get("name"),) + d.share(_text(r.get("gender")), _join(langs), _join(prof), _last_updated(r))
+        (name.get("name"),) + d.share(_text(r.get("gender")), _join(langs), _join(prof), _last_updated(r)) + \
+        (_says_inactive(r),)
 
 
 PEOPLE_COLUMNS = ("npi", "prefix", "first_name", "middle_name", "last_name", "suffix", "person_name", "gender",
-                  "person_languages", "person_proficiency", "person_updated")
+                  "person_languages", "person_proficiency", "person_updated", "person_inactive")
+PERSON_UPDATED = PEOPLE_COLUMNS.index("person_updated")
 
 
 def _location(d: Directory, key: str, r: dict, source: str, aliases: dict[str, str]) -> None:
@@ -512,10 +514,11 @@ HAS_ADDRESS, HAS_TELECOM, CLOSED = (PLACE_COLUMNS.index(c) for c in ("has_addres
 
 def _organization(d: Directory, key: str, r: dict, source: str, aliases: dict[str, str]) -> None:
     group = any("prvgrp" in _concept_codes(t) for t in _list(r.get("type")))
-    d.orgs[key] = (_text(r.get("name")), npi_of(r), _is_network(r), group, _last_updated(r), phone(r))
+    d.orgs[key] = (_text(r.get("name")), npi_of(r), _is_network(r), group, _last_updated(r), phone(r),
+                   _says_inactive(r))
 
 
-ORG_COLUMNS = ("org_name", "org_npi", "org_is_network", "org_is_group", "org_updated", "org_phone")
+ORG_COLUMNS = ("org_name", "org_npi", "org_is_network", "org_is_group", "org_updated", "org_phone", "org_inactive")
 
 
 def _service(d: Directory, key: str, r: dict, source: str, aliases: dict[str, str]) -> None:
@@ -754,6 +757,7 @@ def build_rows(d: Directory) -> tuple[pd.DataFrame, pd.DataFrame]:
     located = rows["location"].notna()
     record_id = rows["key"].where(~located, rows["key"] + "@" + rows["location"].where(located, ""))
     _closed_locations(d, rows, record_id)
+    _inactive_providers(d, rows, record_id, individual)
     out = pd.DataFrame({
         "record_id": record_id,
         "source_format": "plannet",
@@ -793,6 +797,18 @@ def _closed_locations(d: Directory, rows: pd.DataFrame, record_id: pd.Series) ->
     for rid, loc, state in zip(record_id[closed], rows.loc[closed, "location"], rows.loc[closed, "location_closed"]):
         d.problem("plannet.inactive_location", rid, "Location.status", state, "an active Location",
                   f"a current listing sends enrollees to {loc}, which is closed ({state})", location=loc)
+
+
+def _inactive_providers(d: Directory, rows: pd.DataFrame, record_id: pd.Series, individual: pd.Series) -> None:
+    """A current listing of a provider whose own resource says ``active: false``: a role whose
+    Practitioner, or a service or affiliation whose listed Organization, is inactive. The directory
+    contradicts itself: the row is audited as shown, and reported once per provider-location."""
+    person = individual & rows["person_inactive"].eq(True)
+    org = ~individual & rows["org_inactive"].eq(True)
+    for mask, ref, element in ((person, "who", "Practitioner.active"), (org, "org", "Organization.active")):
+        for rid, key in zip(record_id[mask], rows.loc[mask, ref]):
+            d.problem("plannet.inactive_provider", rid, element, "false", "an active provider",
+                      f"a current listing shows {key}, whose own resource says it is inactive", provider=key)
 
 
 def _union(*columns: pd.Series) -> pd.Series:
@@ -856,7 +872,7 @@ def _integrity(d: Directory, roles: pd.DataFrame) -> None:
 
 
 def _must_support(d: Directory, roles: pd.DataFrame) -> None:
-    person_updated = pd.Series({k: v[-1] for k, v in d.people.items()}, dtype=object)
+    person_updated = pd.Series({k: v[PERSON_UPDATED] for k, v in d.people.items()}, dtype=object)
     places_accept = [k for k, v in d.places.items() if v[8]]
     services_accept = [k for k, v in d.services.items() if v[0]]
     kind = roles["key"].str.split("/", n=1).str[0]
