@@ -131,6 +131,9 @@ def test_affiliation_pages_ended_listings_and_a_closed_location_from_a_live_api(
     assert not frame["record_id"].str.split("@").str[0].isin([key for key, _, _ in make.ENDED]).any()
     assert _problems(d, "plannet.inactive_location") == [
         ("OrganizationAffiliation/aff-at-closed@Location/loc-suspended", "Location.status", "status suspended")]
+    assert _problems(d, "plannet.inactive_provider") == [
+        (f"PractitionerRole/retired-role@Location/{planted[-1]['location'][0]['reference'].split('/')[1]}",
+         "Practitioner.active", "false")]
     # loc-closed has no telecom, but only the ended role lists it: no location finding
     assert [p for p in d.problems if "loc-closed" in p["record_id"]] == []
     # the affiliations' references were all served (page 2's by batched reads or earlier pages), no loop
