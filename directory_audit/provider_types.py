@@ -242,8 +242,11 @@ def classify(declared: pd.Series, entity_type: pd.Series, first_name: pd.Series,
     organization = (ptype == "facility") | (ptype == "group")
     org_name = np.where(organization & has_facility, facility_text,
                         np.where(organization, org_text, None))
-    return pd.DataFrame({"provider_type": ptype, "provider_type_basis": basis, "organization_name": org_name},
-                        index=index)
+    # object columns: pandas would otherwise copy the text into Arrow strings, and the canonical
+    # table back into one Python string per row
+    return pd.DataFrame({"provider_type": pd.Series(ptype, index=index, dtype=object),
+                         "provider_type_basis": pd.Series(basis, index=index, dtype=object),
+                         "organization_name": pd.Series(org_name, index=index, dtype=object)}, index=index)
 
 
 # --------------------------------------------------------------------------------------------------
