@@ -135,7 +135,12 @@ def _phone_table(rows: pd.DataFrame) -> pd.DataFrame:
             area_region = np.array([phone_facts(good[i])[2] for i in example], dtype=object)
             area_code[where_ten[ok]] = area_text[at_area.ravel()]
             region[where_ten[ok]] = area_region[at_area.ravel()]
-        for i in np.flatnonzero(~ten):           # vanity letters, foreign numbers, fragments
+        # vanity letters, foreign numbers, fragments: phonenumbers judges them, bar the fragments with
+        # no letter and fewer than 10 digits (a digit dropped), which no NANP number can be
+        rest = np.flatnonzero(~ten)
+        text = pd.Series(uniques[rest], dtype="object").astype(str)
+        fragment = (~text.str.contains(r"[^\W\d_]", regex=True) & (text.str.count(r"\d") < 10)).to_numpy(dtype=bool)
+        for i in rest[~fragment]:
             valid[i], area_code[i], region[i] = phone_facts(str(uniques[i]))
     at = np.where(codes >= 0, codes, n)          # a missing phone takes the trailing (False, None, None)
     return pd.DataFrame({"phone_valid": np.append(valid, False)[at],
