@@ -156,8 +156,18 @@ def county_keys(rows: pd.DataFrame, facts: pd.DataFrame | None = None) -> pd.Ser
     given = per_unique(given, clean)
     county = given.where(given.notna(), facts["zip_county"])
     state = location_state(rows, facts)
-    key = state.astype("object") + ":" + county.astype("object")
-    return key.where(state.notna() & county.notna(), None)
+    # one key string per distinct (state, county), shared by its rows: a million rows name a few
+    # hundred counties, and one concatenation per row would be a million strings
+    from .model import first_rows, group_codes
+    state_codes, state_values = pd.factorize(state, use_na_sentinel=True)
+    county_codes, county_values = pd.factorize(county, use_na_sentinel=True)
+    pair = group_codes(state_codes, county_codes)
+    at = first_rows(pair)
+    known = (state_codes[at] >= 0) & (county_codes[at] >= 0)
+    keys = np.full(len(at), None, dtype=object)
+    keys[known] = [f"{state_values[s]}:{county_values[c]}"
+                        for s, c in zip(state_codes[at][known], county_codes[at][known])]
+    return pd.Series(keys[pair], index=rows.index, dtype="object")
 
 
 @per_table
