@@ -124,10 +124,12 @@ def _individual_languages(rows: pd.DataFrame) -> pd.DataFrame:
     codes, uniques = key_factor(rows, "languages")
     row_at, part, flat = explode_codes(np.where(ind, codes, -1), uniques)
     tags = np.array([base_language(t) for t in flat], dtype=object)      # once per distinct tag
+    # text as object columns: each row points at its tag's or county's one string (pandas would
+    # copy every row's text into Arrow strings)
     return pd.DataFrame({"provider_key": key_codes(rows, "provider_key")[row_at],
-                         "languages": flat[part], "tag": tags[part],
+                         "languages": pd.Series(flat[part], dtype=object), "tag": pd.Series(tags[part], dtype=object),
                          "accepting": (table_status(rows) == "accepting").to_numpy()[row_at],
-                         "county": geo.table_county_keys(rows).to_numpy()[row_at]})
+                         "county": pd.Series(geo.table_county_keys(rows).to_numpy()[row_at], dtype=object)})
 
 
 @metric(id="language.disclosure_share", factor="T2.iv", title="Providers disclosing a language other than English")

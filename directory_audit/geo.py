@@ -125,14 +125,20 @@ def zip_facts(zips: pd.Series) -> pd.DataFrame:
     ZIP gives zip_known False. One dictionary lookup per distinct ZIP, spread back by position."""
     codes, distinct = pd.factorize(zips, use_na_sentinel=True)
     # the trailing record (an unknown ZIP's facts) is what a missing ZIP takes
-    table = pd.DataFrame([_facts(z) for z in distinct] + [_facts("")], columns=list(ZIP_FACT_COLUMNS))
+    records = [_facts(z) for z in distinct] + [_facts("")]
     at = np.where(codes >= 0, codes, len(distinct))
-    # each column taken in its own array type (Arrow strings stay Arrow: no per-value conversion)
-    out = pd.DataFrame({c: pd.Series(table[c].array.take(at), index=zips.index, copy=False)
-                        for c in ZIP_FACT_COLUMNS}, index=zips.index, copy=False)
-    out["zip_known"] = out["zip_known"].astype(bool)
-    out["zip_active"] = out["zip_active"].astype(bool)
-    return out
+    # each column taken from its few distinct values; text, sets and tuples as objects, so each row
+    # points at its ZIP's one value (an Arrow column would copy every row's text)
+    columns = {}
+    for c in ZIP_FACT_COLUMNS:
+        values = np.empty(len(records), dtype=_ZIP_FACT_DTYPES.get(c, object))
+        for i, r in enumerate(records):
+            values[i] = r[c]
+        columns[c] = pd.Series(values[at], index=zips.index, copy=False)
+    return pd.DataFrame(columns, index=zips.index, copy=False)
+
+
+_ZIP_FACT_DTYPES = {"zip_known": bool, "zip_active": bool, "zip_street_place": bool, "zip_lat": float, "zip_long": float}
 
 
 def location_state(rows: pd.DataFrame, facts: pd.DataFrame | None = None) -> pd.Series:
