@@ -245,8 +245,10 @@ def _loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-STAGES = ("startup", "setup", "load", "normalize", "reference", "checks", "findings.csv", "findings.jsonl",
-          "summary.json", "reports", "exit")
+STAGES = ("startup", "setup", "load", "normalize", "reference", "checks", "fixlist", "findings.csv", "findings.jsonl",
+          "fixlist.csv", "summary.json", "reports", "exit")
+#: The stage after which the CLI records each peak ("outputs": once every output is written).
+PEAK_AT = {"load": "load", "normalize": "normalize", "checks": "checks", "reports": "outputs"}
 
 
 def markdown(results: dict) -> str:
@@ -273,9 +275,8 @@ def markdown(results: dict) -> str:
             c = pairs[len(pairs) // 2]["cli"]
             lines.append(f"| {int(n):,} | " + " | ".join(f"{c['stages'].get(s, 0):.2f}" for s in STAGES) + " |")
             pk = c["stage_peak_mb"]
-            lines.append("| peak MB | | | " + " | ".join(f"{pk[s]:.0f}" if s in pk else "" for s in
-                                                       ("load", "normalize", "reference", "checks")) +
-                         f" | | | | {pk.get('outputs', 0):.0f} | |")
+            lines.append("| peak MB | " + " | ".join(f"{pk[PEAK_AT[s]]:.0f}" if PEAK_AT.get(s) in pk else ""
+                                                      for s in STAGES) + " |")
             fam_rows.append((n, c["families"]))
         fams = sorted({f for _, d in fam_rows for f in d})
         lines += ["", "| rows | " + " | ".join(fams) + " |", "|---:|" + "---:|" * len(fams)]

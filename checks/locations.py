@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from directory_audit import geo, vocab
-from directory_audit.model import (any_per, distinct_count_per, first_rows, key_codes, key_factor, per_distinct,
-                                   per_table)
+from directory_audit.model import (any_per, combine_codes, distinct_count_per, first_rows, key_codes, key_factor,
+                                   per_distinct, per_table)
 from directory_audit.normalize import fullmatch
 from directory_audit.findings import detail_json, violations
 from directory_audit.registry import check, metric
@@ -172,17 +172,17 @@ def _zip_state_mismatch(rows: pd.DataFrame, facts: pd.DataFrame) -> pd.Series:
 
 def _city_ok(rows: pd.DataFrame, facts: pd.DataFrame) -> pd.Series:
     """True where the listed city is one of the ZIP's names, judged once per distinct (city, ZIP)."""
-    pairs = pd.DataFrame({"city": rows["city"], "zip": rows["zip"]})
-    known = facts["zip_known"] & pairs["city"].notna()
-    distinct = pairs[known].drop_duplicates()
-    if distinct.empty:
+    city, cities = pd.factorize(rows["city"], use_na_sentinel=True)
+    known = facts["zip_known"].to_numpy(dtype=bool) & (city >= 0)
+    # integer codes of the (city, ZIP) pairs of the rows with a known ZIP, -1 elsewhere
+    pair = combine_codes(np.where(known, city, -1), pd.factorize(rows["zip"], use_na_sentinel=True)[0])
+    if not (pair >= 0).any():
         return pd.Series(True, index=rows.index)
-    zf = geo.zip_facts(distinct["zip"])
-    ok = [geo.city_key(c) in names for c, names in zip(distinct["city"], zf["zip_cities"])]
-    distinct = distinct.assign(ok=ok)
-    merged = pairs.merge(distinct, on=["city", "zip"], how="left")["ok"]
-    merged.index = rows.index
-    return merged.astype("boolean").fillna(True).astype(bool)
+    at = first_rows(pair)
+    zf = geo.zip_facts(rows["zip"].iloc[at])
+    ok = np.array([geo.city_key(c) in names for c, names in zip(np.asarray(cities, dtype=object)[city[at]],
+                                                                 zf["zip_cities"])], dtype=bool)
+    return pd.Series(np.append(ok, True)[np.where(pair >= 0, pair, len(ok))], index=rows.index)
 
 
 @per_table
