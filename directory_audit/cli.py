@@ -108,6 +108,7 @@ def audit(source, out_dir, fmt, mapping, config, as_of, policy, fail_on, selecte
     from .progress import Progress
     from .settings import load_settings
 
+    _use_system_allocator_for_arrow()
     for opt, path in (("--nppes", nppes), ("--leie", leie), ("--narrative", narrative), ("--profile", site_profile)):
         if path is not None and not Path(path).exists():
             raise click.BadParameter(f"{path} does not exist.", param_hint=opt)
@@ -139,6 +140,16 @@ def audit(source, out_dir, fmt, mapping, config, as_of, policy, fail_on, selecte
                    f"{sev['error']} errors, {sev['warning']} warnings, {sev['info']} info. "
                    f"Wrote {', '.join(p.name for p in written)} to {out_dir}.", err=True)
     sys.exit(code)
+
+
+def _use_system_allocator_for_arrow() -> None:
+    """Arrow's default allocator (mimalloc) keeps the pages of freed Arrow arrays for Arrow alone;
+    with the system allocator, numpy and Python reuse them. A million-row audit peaks about 120 MB
+    lower (1,934 -> 1,811 MB), no slower. An ARROW_DEFAULT_MEMORY_POOL set by the user wins."""
+    import os
+    if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
+        import pyarrow as pa
+        pa.set_memory_pool(pa.system_memory_pool())
 
 
 def _record_timings(entered: float, result, peaks: dict, outputs: dict) -> None:
