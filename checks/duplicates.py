@@ -176,11 +176,20 @@ def nickname_group(first: pd.Series) -> pd.Series:
     return _filled(per_unique(first, lambda s: s.map(lambda v: NICKNAMES.get(v, v))))
 
 
+def _as_text(col: pd.Series) -> np.ndarray:
+    """Each value as text, '' where missing. A column of text already (the name keys) is handed over
+    as it is: millions of candidate pairs point at their names' strings instead of copies of them."""
+    values = col.to_numpy(dtype=object, na_value="")
+    if pd.api.types.infer_dtype(values, skipna=False) in ("string", "empty"):
+        return values
+    return np.array([str(v) for v in values], dtype=object)
+
+
 def first_name_scores(a: pd.Series, b: pd.Series) -> np.ndarray:
     """1.0 same name; 0.95 same nickname group (Robert/Bob); 0.9 an initial of the other (R/Robert);
     else Indel similarity (strict: Daniel/Danielle 0.86, Jonathan/Johnathan 0.94). 0 when one is empty."""
-    a = a.fillna("").astype(str).to_numpy(dtype=object)
-    b = b.fillna("").astype(str).to_numpy(dtype=object)
+    a = _as_text(a)
+    b = _as_text(b)
     sim = cpdist(list(a), list(b), scorer=Indel.normalized_similarity, workers=1) if len(a) else np.zeros(0)
     sim = np.asarray(sim, dtype=float)
     ga = np.array([NICKNAMES.get(x, x) for x in a], dtype=object)
@@ -196,8 +205,8 @@ def first_name_scores(a: pd.Series, b: pd.Series) -> np.ndarray:
 
 def last_name_scores(a: pd.Series, b: pd.Series) -> np.ndarray:
     """Jaro-Winkler similarity of the name keys (Smith/Smyth 0.89, Smith/Smiht 0.95); 0 when empty."""
-    a = list(a.fillna("").astype(str))
-    b = list(b.fillna("").astype(str))
+    a = list(_as_text(a))
+    b = list(_as_text(b))
     if not a:
         return np.zeros(0)
     sim = np.asarray(cpdist(a, b, scorer=JaroWinkler.normalized_similarity, workers=1), dtype=float)
