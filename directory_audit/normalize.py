@@ -154,13 +154,16 @@ def _split_one_line_address(line: str) -> tuple[str | None, str | None, str | No
     return street or None, tagged["PlaceName"].strip(" ,"), tagged["StateName"].strip(" ,."), tagged["ZipCode"]
 
 
-def _split_one_line_addresses(f: dict[str, pd.Series]) -> bool:
+def _split_one_line_addresses(f: dict[str, pd.Series], coded: dict[str, "Coded"]) -> bool:
     """Where a row has an address but no city, state or ZIP, read them out of the address cell
     (directories and scraped pages often give one line). The raw cell stays in address_line1_raw.
-    True when any row was split."""
-    need = f["address_line1"].notna() & f["city"].isna() & f["state"].isna() & f["zip"].isna()
+    True when any row was split. (Which cells are missing is read from the codes: no pass over a
+    million text cells.)"""
+    need = (coded["address_line1"].codes >= 0) & (coded["city"].codes < 0) & (coded["state"].codes < 0) \
+        & (coded["zip"].codes < 0)
     if not need.any():
         return False
+    need = pd.Series(need, index=f["address_line1"].index)
     parts = f["address_line1"][need].map(_split_one_line_address)
     parsed = parts[parts.map(lambda t: t[0] is not None)]
     if parsed.empty:
@@ -200,7 +203,7 @@ def normalize(raw: pd.DataFrame, factors: dict | None = None) -> pd.DataFrame:
     shared = {f"{name}_raw": coded[name] for name in RAW_FIELDS}
     for name, col in f.items():
         out[f"{name}_raw"] = col
-    if _split_one_line_addresses(f):
+    if _split_one_line_addresses(f, coded):
         for name in ("address_line1", "city", "state", "zip"):
             coded[name] = Coded.of(f[name])
         for name in ("city", "state", "zip"):     # the parts read out of a one-line address are their raw text
@@ -222,8 +225,10 @@ def normalize(raw: pd.DataFrame, factors: dict | None = None) -> pd.DataFrame:
     types = provider_types.classify(coded["provider_type"], out["npi_entity_type"], f["first_name"], f["last_name"],
                                     full, coded["suffix"], coded["facility_name"])
     person_like = types["provider_type"].isin(["individual", "unknown"])
-    need = full.notna() & parts["last_name"].isna() & parts["first_name"].isna() & person_like
+    need = (coded["name"].codes >= 0) & (coded["last_name"].codes < 0) & (coded["first_name"].codes < 0) \
+        & person_like.to_numpy(dtype=bool)
     if need.any():
+        need = pd.Series(need, index=index)
         parsed = _parse_full_names(full[need])
         for k in names:
             parts[k] = parts[k].astype("object")
