@@ -88,7 +88,9 @@ def audit_loaded(source: str, loaded: LoadResult, settings: Settings, progress: 
                  stages: dict[str, float] | None = None, history: Any = None,
                  stage_peaks: dict[str, float] | None = None) -> AuditResult:
     """The rest of ``audit`` for a source already loaded: normalize, check, summarize. The market sweep
-    loads a shared index once and audits each issuer's share of its rows through this."""
+    loads a shared index once and audits each issuer's share of its rows through this. ``loaded``'s
+    raw frame is handed to normalize and left empty (``LoadResult.take_frame``), so its memory goes
+    back as soon as it is read."""
     progress = progress or Progress(enabled=False)
     peaks = stage_peaks if stage_peaks is not None else {}
     started = started or dt.datetime.now(dt.timezone.utc)
