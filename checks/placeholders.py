@@ -35,7 +35,7 @@ import pandas as pd
 
 from directory_audit import geo, vocab
 from directory_audit.findings import detail_json, violations
-from directory_audit.model import per_distinct, per_table
+from directory_audit.model import key_codes, per_distinct, per_table
 from directory_audit.registry import check
 
 #: Words that fill a field without saying anything, folded (shared with normalize's location keys).
@@ -108,6 +108,15 @@ def placeholder_table(rows: pd.DataFrame) -> pd.DataFrame:
             continue
         out[field] = per_distinct(rows, raw, judge, missing=False).to_numpy(dtype=bool)
     return pd.DataFrame(out, index=rows.index)
+
+
+@per_table
+def real_phone_codes(rows: pd.DataFrame) -> np.ndarray:
+    """``key_codes(rows, "phone")`` with placeholder phones (``placeholder_table``: 000-000-0000,
+    123-456-7890, 555-01xx...) as missing (-1). Any check that groups listings by phone uses these
+    codes: a placeholder shared by unrelated listings says nothing about them (they are not one
+    office, one call centre or one provider)."""
+    return np.where(placeholder_table(rows)["phone"].to_numpy(), -1, key_codes(rows, "phone"))
 
 
 def placeholder_mask(rows: pd.DataFrame, field: str) -> pd.Series:
