@@ -9,7 +9,8 @@ mistake them for a wrong real value stay silent on them (``placeholder_mask``):
 * ``location.zip_state_mismatch`` and ``location.outside_service_area`` on a placeholder state,
   ``location.zip_city_mismatch`` on a placeholder city or ZIP;
 * ``location.phone_invalid`` on a placeholder phone;
-* ``update.stale`` on a placeholder date (a 1900 date is not a record last verified 126 years ago).
+* ``update.stale`` and ``update.last_updated_future`` on a placeholder date (a 1900 date is not a
+  record last verified 126 years ago; 9999-12-31 is no typo of a future date).
 
 How a value is decided to be a placeholder (case and punctuation ignored):
 
@@ -22,9 +23,9 @@ How a value is decided to be a placeholder (case and punctuation ignored):
 * phone: a nothing word; one digit repeated (000-000-0000, 999-999-9999); the counting run
   123-456-7890; the reserved fictional 555-0100 to 555-0199; or fewer than 10 digits (a fragment
   nobody can dial);
-* last-updated: a parsed date before ``earliest_date`` (default 2014-01-01: the directory update rules
-  (45 CFR 156.230, 42 CFR 438.10) date from 2014-2016, so an earlier "last verified" is a default
-  value or a record never maintained since). 1900-01-01 and 1970-01-01 fall under it.
+* last-updated: a sentinel date (``date_placeholder``), not an old one: before ``earliest_date``
+  (default 1980-01-01) or on or after ``latest_date`` (default 2100-01-01). See
+  ``placeholder_last_updated`` for why a real old date is staleness, not a placeholder.
 """
 from __future__ import annotations
 
@@ -121,15 +122,33 @@ def real_phone_codes(rows: pd.DataFrame) -> np.ndarray:
 
 def placeholder_mask(rows: pd.DataFrame, field: str) -> pd.Series:
     """True where ``field``'s raw value is a placeholder (LOCATION_FIELDS, or ``last_updated`` with
-    the default earliest date)."""
+    the default bounds)."""
     if field == "last_updated":
         return date_placeholder(rows)
     return placeholder_table(rows)[field]
 
 
-def date_placeholder(rows: pd.DataFrame, earliest_date: str = "2014-01-01") -> pd.Series:
-    """A parsed last-updated date before ``earliest_date``."""
-    return rows["last_updated"].notna() & (rows["last_updated"] < pd.Timestamp(earliest_date))
+#: The bounds of ``date_placeholder``: no directory record was verified before the first electronic
+#: directories, and no system stamps a verification 75 years ahead except to mean "open-ended".
+EARLIEST_DATE = "1980-01-01"
+LATEST_DATE = "2100-01-01"
+
+
+def date_placeholder(rows: pd.DataFrame, earliest_date: str = EARLIEST_DATE,
+                     latest_date: str = LATEST_DATE) -> pd.Series:
+    """A parsed last-updated date that is a sentinel: before ``earliest_date`` (0001-01-01, 1753-01-01,
+    1899-12-30, 1900-01-01, 1901-01-01, 1970-01-01...) or on or after ``latest_date`` (2999-12-31,
+    9999-12-31)."""
+    dates = rows["last_updated"]
+    return dates.notna() & ((dates < pd.Timestamp(earliest_date)) | (dates >= pd.Timestamp(latest_date)))
+
+
+def date_bounds(settings) -> dict[str, str]:
+    """``earliest_date`` and ``latest_date`` as the settings give them for ``placeholder.last_updated``,
+    for the update checks that stay silent on placeholder dates."""
+    options = settings.options_for("placeholder.last_updated")
+    return {"earliest_date": str(options.get("earliest_date", EARLIEST_DATE)),
+            "latest_date": str(options.get("latest_date", LATEST_DATE))}
 
 
 @check(id="placeholder.value", factor="T1.i", severity="error",
@@ -157,11 +176,26 @@ def placeholder_value(rows: pd.DataFrame) -> pd.DataFrame:
 @check(id="placeholder.last_updated", factor="T1.ii", severity="error",
        title="Placeholder last-updated date",
        message="last-updated date {observed!r} is a placeholder: {expected}")
-def placeholder_last_updated(rows: pd.DataFrame, earliest_date: str = "2014-01-01") -> pd.DataFrame:
-    """A last-updated date before ``earliest_date`` (default 2014-01-01, when the directory update
-    rules began): 1900-01-01, 1970-01-01 (epoch zero) and other defaults, or a record untouched since
-    before any rule asked for updates. It shows no verification at all, so it is reported as a
-    placeholder, not as a stale record (``update.stale`` skips it)."""
-    mask = date_placeholder(rows, earliest_date)
+def placeholder_last_updated(rows: pd.DataFrame, earliest_date: str = EARLIEST_DATE,
+                             latest_date: str = LATEST_DATE) -> pd.DataFrame:
+    """A last-updated date that is a sentinel a system writes for "no date", not a day anyone verified
+    the record: it shows no verification at all, so it is reported as a placeholder, and neither as
+    stale (``update.stale``) nor as future (``update.last_updated_future``).
+
+    The rule: a date before ``earliest_date`` (default 1980-01-01) or on or after ``latest_date``
+    (default 2100-01-01). That takes in the sentinels in use: 0001-01-01 (.NET/Java minimum),
+    1753-01-01 (SQL Server's datetime minimum), 1800-01-01, 1899-12-30/31 (Excel's and OLE's day zero),
+    1900-01-01 and 1901-01-01 (spreadsheet and mainframe defaults), 1970-01-01 (Unix epoch zero) and
+    2999-12-31 / 9999-12-31 ("open-ended"), and nothing a directory could have meant: no provider
+    directory was kept electronically before 1980.
+
+    Not placeholders: a *real old date*. NPPES records last updated in 2007-2013 (1,508 of the 2,000
+    Connecticut practitioners) are dates on which the record really was last touched; they are stale
+    (``update.stale`` reports their age against the policy window), not "unknown". Nor a date repeated
+    on a large share of records: a date stamped on (nearly) every record is the file's generation
+    date, ``update.generation_stamp``'s finding; a date shared by fewer records (NPPES's 07/08/2007 on
+    389 records, the 2007 bulk load) is a real date of the last change and, when old, stale."""
+    mask = date_placeholder(rows, earliest_date, latest_date)
     return violations(rows, mask, field="last_updated",
-                      expected=f"a real verification date (on or after {earliest_date})")
+                      expected=f"a real verification date (a sentinel is before {earliest_date} or on or after "
+                               f"{latest_date})")

@@ -17,7 +17,7 @@ from directory_audit.findings import violations
 from directory_audit.registry import check, metric
 from directory_audit.settings import Settings
 
-from .placeholders import date_placeholder
+from .placeholders import date_bounds, date_placeholder
 from .records import source_gap
 
 AGE_BINS = (("0-30", 0, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("91-180", 91, 180),
@@ -63,10 +63,10 @@ def last_updated_unparseable(rows: pd.DataFrame) -> pd.DataFrame:
 @check(id="update.last_updated_future", factor="T1.ii", severity="error",
        title="Last-updated date in the future",
        message="last-updated date {observed!r} is after the audit date {expected}")
-def last_updated_future(rows: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """A record cannot have been verified after the day it is audited: the date is a typo or a
-    placeholder."""
-    mask = age_days(rows, as_of) < 0
+def last_updated_future(rows: pd.DataFrame, as_of: pd.Timestamp, settings: Settings) -> pd.DataFrame:
+    """A record cannot have been verified after the day it is audited: the date is a typo. Sentinels
+    such as 9999-12-31 are ``placeholder.last_updated``'s, not reported again here."""
+    mask = (age_days(rows, as_of) < 0) & ~date_placeholder(rows, **date_bounds(settings))
     return violations(rows, mask, field="last_updated", expected=pd.Timestamp(as_of).date().isoformat())
 
 
@@ -75,12 +75,11 @@ def last_updated_future(rows: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame
        message="last updated {observed!r}, {expected}")
 def stale(rows: pd.DataFrame, as_of: pd.Timestamp, settings: Settings) -> pd.DataFrame:
     """A record last updated or verified more than the policy's window (default 90 days, No Surprises
-    Act) before the audit date. Dates before ``placeholder.last_updated``'s earliest date are
+    Act) before the audit date. Sentinel dates (``placeholder.last_updated``: before 1980, from 2100) are
     placeholders, reported there, not here."""
     window = settings.verification_window_days
     age = age_days(rows, as_of)
-    earliest = settings.options_for("placeholder.last_updated").get("earliest_date", "2014-01-01")
-    mask = (age > window) & ~date_placeholder(rows, earliest)    # a placeholder is not a stale date
+    mask = (age > window) & ~date_placeholder(rows, **date_bounds(settings))   # a placeholder is not stale
     expected = age[mask].astype("int64").astype(str) + \
         f" days before the audit date (window {window} days, policy {settings.policy})"
     return violations(rows, mask, field="last_updated", expected=expected)

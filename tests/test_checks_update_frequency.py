@@ -17,6 +17,8 @@ FIRES = [
     ("update.last_updated_future", [{"last_updated": "2027-03-01"}], {}, [("t.csv:2", "2027-03-01")]),
     ("update.last_updated_future", [{"last_updated": "2026-11-02T08:00:00Z"}], {}, [("t.csv:2", "2026-11-02T08:00:00Z")]),
     ("update.stale", [{"last_updated": "2025-06-30"}], {}, [("t.csv:2", "2025-06-30")]),
+    # a real old date (NPPES records untouched since 2007-2013) is stale, not a placeholder
+    ("update.stale", [{"last_updated": "2013-12-31"}], {}, [("t.csv:2", "2013-12-31")]),
     ("update.stale", [{"last_updated": "08/02/2026"}], {}, [("t.csv:2", "08/02/2026")]),      # 91 days
     ("update.stale", [{"last_updated": "2026-10-01"}], {"policy": "medicaid"}, [("t.csv:2", "2026-10-01")]),  # 31 > 30
     ("update.stale", [{"last_updated": "2026-10-01"}], {"max_age_days": 14}, [("t.csv:2", "2026-10-01")]),
@@ -32,7 +34,8 @@ SILENT = [("update.last_updated_missing", [{"last_updated": "2026-10-01"}], {}),
           ("update.last_updated_missing", [{"last_updated": None}], {}),       # none published: one source finding
           ("update.none_published", [{"last_updated": None}, {"last_updated": "2026-10-01", "zip": "97205"}], {}),
           ("update.stale", [{"last_updated": "1900-01-01"}], {}),              # a placeholder, not a stale record
-          ("update.stale", [{"last_updated": "2013-12-31"}], {})] + [
+          ("update.stale", [{"last_updated": "9999-12-31"}], {}),              # a placeholder too
+          ("update.last_updated_future", [{"last_updated": "9999-12-31"}], {})] + [
     ("update.last_updated_unparseable", [{"last_updated": value}], {})
     for value in ("2026-10-01", "10/01/2026", "10/01/26", "Oct 1, 2026", "2026-10-01T12:30:00-07:00", "20261001")
 ] + [
