@@ -28,6 +28,7 @@ import email.utils
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -764,10 +765,14 @@ def _connect(scheduler: str | None, workers: int | None, processes: bool, thread
     # A task whose worker dies is rescheduled once; a second death marks it failed (recorded, not fatal).
     dask.config.set({"distributed.scheduler.allowed-failures": 1})
     n = workers or os.cpu_count() or 1
-    # Processes listen on loopback only; threads (processes=False) talk in-process.
+    # distributed's own warnings (a worker slow to stop at shutdown, a busy event loop) are not the
+    # sweep's results and would fill a cron mail: only its errors reach stderr.
+    # Processes listen on loopback only; threads (processes=False) talk in-process. The scheduler's
+    # HTTP server (dashboard, health) always starts: on loopback and a free port, so a nightly sweep
+    # never exposes it on the network nor fights another cluster for the default 8787.
     where = {"host": "127.0.0.1"} if processes else {}
     cluster = LocalCluster(n_workers=n, threads_per_worker=threads_per_worker, processes=processes,
-                           dashboard_address=None, **where)
+                           dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR, **where)
     return Client(cluster), cluster
 
 
