@@ -156,18 +156,25 @@ def given_names() -> frozenset[str]:
     return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
+#: US state and territory names as word tuples, indexed by their first word (NEW -> NEW YORK, ...).
+_STATES_BY_FIRST: dict[str, tuple[tuple[str, ...], ...]] = {}
+for _name in vocab.STATE_NAMES:
+    _STATES_BY_FIRST.setdefault(_name.split()[0], ())
+    _STATES_BY_FIRST[_name.split()[0]] += (tuple(_name.split()),)
+_CUE_WORDS = RESIDENCE_WORDS | PROGRAMME_WORDS | frozenset(_STATES_BY_FIRST)
+
+
 def _state_words(words: list[str]) -> set[int]:
     """Positions of the words of a US state or territory name in ``words``: a name of two words or
     more anywhere (NEW YORK, RHODE ISLAND); a one-word name only after the first word (a first word
     GEORGIA or VIRGINIA is a given name) and not one of ``SURNAME_STATES``."""
     found: set[int] = set()
-    for name in vocab.STATE_NAMES:
-        parts = name.split()
-        n = len(parts)
-        for i in range(len(words) - n + 1):
-            if words[i:i + n] != parts:
+    for i, word in enumerate(words):
+        for parts in _STATES_BY_FIRST.get(word, ()):
+            n = len(parts)
+            if tuple(words[i:i + n]) != parts:
                 continue
-            if n > 1 or (i > 0 and name not in SURNAME_STATES):
+            if n > 1 or (i > 0 and word not in SURNAME_STATES):
                 found.update(range(i, i + n))
     return found
 
@@ -184,7 +191,7 @@ def _place_or_programme(core: str) -> str | None:
     HOUSE', 'HOUSE GREGORY' and 'HOPE HOUSE' (Hope is a given name) stay people; so do two-word names
     ('AMARA HOUSE'), whose given name may be one the 1990 list lacks."""
     words = core.split()
-    if len(words) < 2:
+    if len(words) < 2 or _CUE_WORDS.isdisjoint(words):      # most names: no cue at all, decided at once
         return None
     states = _state_words(words)
     given = given_names()
