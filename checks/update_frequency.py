@@ -85,17 +85,19 @@ def stale(rows: pd.DataFrame, as_of: pd.Timestamp, settings: Settings) -> pd.Dat
     return violations(rows, mask, field="last_updated", expected=expected)
 
 
-def _usable_ages(rows: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
+def _usable_ages(rows: pd.DataFrame, as_of: pd.Timestamp, settings: Settings) -> pd.Series:
+    """Ages of the records whose date says when they were last updated: parsed, not in the future,
+    and not a sentinel (1900-01-01 is no age; ``placeholder.last_updated`` reports it)."""
     age = age_days(rows, as_of)
-    return age[age.notna() & (age >= 0)]
+    return age[age.notna() & (age >= 0) & ~date_placeholder(rows, **date_bounds(settings))]
 
 
 @metric(id="update.age_summary", factor="T1.ii", title="Age of records")
 def age_summary(rows: pd.DataFrame, as_of: pd.Timestamp, settings: Settings) -> dict:
     """Median and 90th-percentile age in days, and the share within the verification window, over
-    records with a usable date (parsed and not in the future)."""
+    records with a usable date (parsed, not in the future, not a sentinel)."""
     window = settings.verification_window_days
-    age = _usable_ages(rows, as_of)
+    age = _usable_ages(rows, as_of, settings)
     n = int(len(age))
     return {
         "window_days": int(window),
@@ -107,9 +109,9 @@ def age_summary(rows: pd.DataFrame, as_of: pd.Timestamp, settings: Settings) -> 
 
 
 @metric(id="update.age_histogram", factor="T1.ii", title="Records by age in days")
-def age_histogram(rows: pd.DataFrame, as_of: pd.Timestamp) -> dict:
-    """Records with a usable date, counted by age band in days."""
-    age = _usable_ages(rows, as_of)
+def age_histogram(rows: pd.DataFrame, as_of: pd.Timestamp, settings: Settings) -> dict:
+    """Records with a usable date (parsed, not in the future, not a sentinel), counted by age band in days."""
+    age = _usable_ages(rows, as_of, settings)
     counts = [int(((age >= lo) & (age <= hi)).sum()) if hi is not None else int((age >= lo).sum())
               for _, lo, hi in AGE_BINS]
     return {"labels": [label for label, _, _ in AGE_BINS], "counts": counts}

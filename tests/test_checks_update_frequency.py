@@ -70,15 +70,16 @@ def test_named_policy_from_the_settings_file(tmp_path):
 
 def test_age_metrics():
     dates = ["2026-10-31", "2026-10-02", "2026-09-01", "2026-07-01", "2026-01-01", "2024-01-01",
-             "2027-01-01", None, "nonsense"]
+             "2027-01-01", None, "nonsense", "1900-01-01", "1970-01-01", "9999-12-31"]
     t = table(*[{"last_updated": d} for d in dates])
     s = load_settings(as_of="2026-11-01")
     as_of = __import__("pandas").Timestamp("2026-11-01")
     summary = METRICS["update.age_summary"].func(t, as_of=as_of, settings=s)
-    # ages 1, 30, 61, 123, 304, 1035; the future, missing and unreadable dates are left out.
+    # ages 1, 30, 61, 123, 304, 1035; the future, missing and unreadable dates are left out, and so are
+    # the sentinels (1900-01-01 is no age of 46,000 days: placeholder.last_updated reports it).
     assert summary == {"window_days": 90, "records_with_date": 6, "median_days": 92.0, "p90_days": 669.5,
                        "share_within_window": 0.5}
-    hist = METRICS["update.age_histogram"].func(t, as_of=as_of)
+    hist = METRICS["update.age_histogram"].func(t, as_of=as_of, settings=s)
     assert hist == {"labels": ["0-30", "31-60", "61-90", "91-180", "181-365", ">365"], "counts": [2, 0, 1, 1, 1, 1]}
     empty = METRICS["update.age_summary"].func(t.iloc[0:0], as_of=as_of, settings=s)
     assert empty == {"window_days": 90, "records_with_date": 0, "median_days": None, "p90_days": None,
