@@ -10,6 +10,11 @@ Organisations are told apart as *facility* (a place: hospital, clinic, centre, p
 a public body) or *group* (a practice entity: PC, PLLC, LLC, "& Associates", "... Dermatology").
 Facility words win over legal suffixes ("Summit Surgery Center, Inc." is a facility).
 
+A name with no organisation word is not thereby a person's: "DISCOVERY HOUSE UTAH" has the shape of
+one. Words that are also surnames (HOUSE, HOME, MANOR...) or a state's name make an organisation only
+of a name in which no word is a given name (``given_names``: the 1990 US Census list, bundled), so
+"GREGORY HOUSE" stays a person (``_place_or_programme``).
+
 Everything is worked out once per *distinct* value of each signal column and spread back by
 integer codes, so a million rows cost what their vocabulary of names costs.
 
