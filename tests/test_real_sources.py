@@ -108,7 +108,7 @@ def test_nppes_practitioners_read_directly():
         "location.phone_invalid": 4,
         "location.zip_unknown": 1,             # 06012-5037 for Hartford Hospital: digits swapped
         "ghost.residential_address": len(NPPES_RESIDENTIAL),
-    }, {"location.crowded_address": 217, "location.outside_service_area": 1074, "location.zip_state_mismatch": 1,
+    }, {"location.crowded_address": 2, "location.outside_service_area": 1074, "location.zip_state_mismatch": 1,
         "location.zip_city_mismatch": 6, "location.po_box": 1, "location.po_box_zip": 14,
         "location.phone_out_of_state": 5})
     assert records(result, "ghost.residential_address") == \
@@ -130,7 +130,7 @@ def test_nppes_organizations_read_directly():
     # all 40 'Last Update Date's are real dates (2007-2018) and stale as of 2019-01-01 (27 of them before
     # 2014 were placeholders by the old rule; a real old date is stale, not a placeholder: 13 + 27).
     assert_pinned(result, {"update.stale": 40},
-                  {"location.phone_out_of_state": 1, "location.outside_service_area": 40})
+                  {"location.phone_out_of_state": 1, "location.outside_service_area": 34})
 
 
 # --- CountyCare scrape, through the shipped json site profile -------------------------------------------
@@ -177,9 +177,15 @@ def test_countycare_scrape():
         "ghost.address_inflation": 37,
         # two audiologists of one hearing foundation at 12 and 11 sites (clinician at every site)
         "location.provider_many_locations": 23,
-    }, {"identifier.npi_missing": 1450, "location.phone_missing": 97, "location.phone_out_of_state": 2,
-        "location.crowded_address": 994, "duplicate.exact_row": 667, "duplicate.probable": 916,
-        "location.outside_service_area": 3, "access.search_filter_missing": 2})
+    }, {"identifier.npi_missing": 1445, "location.phone_missing": 97, "location.phone_out_of_state": 2,
+        "duplicate.exact_row": 658, "location.outside_service_area": 3, "access.search_filter_missing": 2,
+        # 522 until placeholder phones stopped counting as phones in duplicate blocking: +9 pairs, each
+        # one organisation listed twice in one building, one listing on 0000000000 beside its real line
+        # (EVA MAE RECOVERY HOPE, HUMAN RESOURCES DEVELOPMENT INSTITUTE, CATHOLIC CHARITIES at 1100 S May,
+        # LIVING SPRING HOME HEALTH CARE, KENWOOD HOME TRAINING PD, WSKC DIALYSIS SERVICES, HEARTLAND
+        # ALLIANCE HEALTH at two buildings): real; -1 pair, the audiologist LAUREN YANOUZAS at two stores
+        # joined only by 0000000000: a false positive gone
+        "duplicate.probable": 537})
     assert records(result, "ghost.residential_address") == \
         [f"provider_scrape_test.json#card-{n}" for n in COUNTYCARE_RESIDENTIAL]
     f = result.findings
