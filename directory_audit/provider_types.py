@@ -49,7 +49,8 @@ FACILITY_WORDS = (r"HOSPITALS?|HOSP|MEDICAL CENTERS?|CENTERS?|CENTRES?|CTRS?|CNT
                   r"HOME HEALTH|HOME CARE|AMBULANCE|TRANSPORT|TRANSPORTATION|URGENT CARE|INFIRMARY|FQHC|"
                   r"SCHOOL|SCHOOLS|SUPPLY|SUPPLIES|DME|RESIDENTIAL|TREATMENT|SHELTER|INSTITUTE|"
                   r"FOUNDATION|MINISTRIES|MINISTRY|YMCA|TRUST|MEDICAL SUPPLY|ASSISTED LIVING|SENIOR LIVING|"
-                  r"HEALTH DEPARTMENT|PUBLIC HEALTH|COMMUNITY HEALTH|AGENCY|FACILITY|FACILITIES|CAMPUS")
+                  r"HEALTH DEPARTMENT|PUBLIC HEALTH|COMMUNITY HEALTH|AGENCY|FACILITY|FACILITIES|CAMPUS|"
+                  r"BUILDING|BLDG|BLD|PAVILION|SNF|LIVING|MILK BANK|BLOOD BANK|FOOD BANK|CENTRO|HOSPITALES?")
 #: Words naming a practice or a service line: with no first name, the listing is a group.
 GROUP_WORDS = (r"&|AND ASSOC|ASSOC|ASSOCS|ASSOCIATES|ASSOCIATION|GROUP|GRP|PARTNERS|PARTNERSHIP|PRACTICE|"
                r"PHYSICIANS|SPECIALISTS|CONSULTANTS|SERVICES|SVCS|SOLUTIONS|MEDICAL|MEDICINE|HEALTH|"
@@ -61,7 +62,13 @@ GROUP_WORDS = (r"&|AND ASSOC|ASSOC|ASSOCS|ASSOCIATES|ASSOCIATION|GROUP|GRP|PARTN
                r"ANESTHESIOLOGY|UROLOGY|GASTROENTEROLOGY|ALLERGY|BEHAVIORAL|MENTAL|NETWORK|PROFESSIONAL|"
                r"PROFESSIONALS|ENTERPRISES|SURGERY|SURGICAL|SURGEONS|PATHOLOGY|AUDIOLOGY|HEARING|"
                r"SLEEP|SPINE|VASCULAR|KIDNEY|HEART|PAIN|RECOVERY|ADDICTION|DIAGNOSTICS|DIAGNOSTIC|"
-               r"OUTPATIENT|EMERGENCY|PRIMARY|INTERNAL|PEDS|OPHTHALMOLOGY|ENT|ANIMAL|SPEECH|ASSOCIATED")
+               r"OUTPATIENT|EMERGENCY|PRIMARY|INTERNAL|PEDS|OPHTHALMOLOGY|ENT|ANIMAL|SPEECH|ASSOCIATED|"
+               r"PROSTHETICS|ORTHOTICS|UNLIMITED|INDUSTRIES|CHARITIES|DIOCESE|ARCHDIOCESE|SERVICIOS|MEDICOS|"
+               r"MEDICO|SALUD|DBA|"
+               # words no person's name holds: 'VOLUNTEERS OF AMERICA', 'ACCESS AT SINAI', 'THE THRESHOLDS',
+               # 'AMERICANS FOR BETTER HEARING', 'SCHECK AND SIRESS' ('DOCTOR OF MEDICINE' is a credential,
+               # taken off first)
+               r"OF|THE|FOR|AT|AND")
 #: Credentials after a person's name: MD, DO, NP, PA-C, LCSW, DDS... ('PA' is also the legal suffix
 #: Professional Association: after a name with an organisation word it is read as that).
 CREDENTIALS = (r"MEDICAL DOCTOR|DOCTOR OF MEDICINE|DOCTOR OF OSTEOPATHY|MD|M D|DO|D O|NP|PA|P A|FNP|FNP C|FNP BC|ARNP|APRN|APN|CNP|PA C|PAC|DDS|DMD|DPM|OD|PHD|PSYD|LCSW|"
@@ -77,7 +84,8 @@ PROGRAMME_WORDS = frozenset({"PROGRAM", "PROGRAMS", "PROJECT", "ALLIANCE", "COAL
                              "MISSION", "CHURCH", "COUNCIL", "ACADEMY", "RESOURCES", "CONNECTIONS", "PATHWAYS",
                              "HORIZONS", "COOPERATIVE", "COLLABORATIVE", "CONSORTIUM", "INITIATIVE", "LEAGUE"})
 #: State names that are also common US surnames (1990 Census rank under 20,000): as a name's last word
-#: they say nothing (Denzel Washington, Joe Montana).
+#: they say nothing (Denzel Washington, Joe Montana). State names that are given names (Georgia,
+#: Virginia, Nevada...) say nothing either ('BARROW, VIRGINIA' is a person written surname first).
 SURNAME_STATES = frozenset({"WASHINGTON", "MONTANA", "MAINE", "COLORADO"})
 GIVEN_NAMES_FILE = Path(__file__).with_name("data") / "given_names_census1990.txt"
 
@@ -107,7 +115,9 @@ RULES: tuple[tuple[str, str, str], ...] = (
      "name)", "individual"),
     ("organization_words", "an organisation name with facility words (HOSPITAL, CENTER/CTR, CLINIC, HEALTH "
      "SYSTEM, UNIVERSITY, REGENTS, CITY OF, COUNTY, DEPARTMENT, PHARMACY, LAB...) or group words "
-     "(& ASSOC, GROUP, PARTNERS, MEDICAL, DENTAL, DERMATOLOGY...); or, in a name with no given name of the "
+     "(& ASSOC, GROUP, PARTNERS, MEDICAL, DENTAL, DERMATOLOGY..., and OF, THE, FOR, AT, AND, DBA, which no "
+     "person's name holds), a group naming a residence (HOME, HOUSE, MANOR) being a facility; or, in a name "
+     "with no given name of the "
      "1990 US Census, a US state name after the first word (DISCOVERY HOUSE UTAH) or, in three words or more, "
      "a residence or programme word (HOUSE, HOME, HAVEN, PROGRAM, ALLIANCE...)", "facility, else group"),
     ("person_name", "a first and a last name; a one-cell name of two words or more (unless the directory "
@@ -179,7 +189,7 @@ def _state_words(words: list[str]) -> set[int]:
             n = len(parts)
             if tuple(words[i:i + n]) != parts:
                 continue
-            if n > 1 or (i > 0 and word not in SURNAME_STATES):
+            if n > 1 or (i > 0 and word not in SURNAME_STATES and word not in given_names()):
                 found.update(range(i, i + n))
     return found
 
@@ -229,6 +239,12 @@ def organization_kind(names: pd.Series) -> pd.DataFrame:
     plain_names = pd.isna(kind) & ~plain.map(lambda v: bool(_CREDENTIAL_TAIL.search(v))).to_numpy(dtype=bool)
     if plain_names.any():
         kind[plain_names] = core[plain_names].map(_place_or_programme).to_numpy(dtype=object)
+    # an organisation by its words that names a residence is a place: 'HELP AT HOME', 'MEADOWBROOK MANOR
+    # OF LAGRANGE' (a group word, OF or AT, makes it an organisation; MANOR, HOME make it a facility)
+    grouped = kind == "group"
+    if grouped.any():
+        residence = core[grouped].map(lambda v: not RESIDENCE_WORDS.isdisjoint(v.split())).to_numpy(dtype=bool)
+        kind[np.flatnonzero(grouped)[residence]] = "facility"
     # words as written (a hyphenated surname is one word); a leading particle makes it a surname
     words = names.astype(str).str.replace(",", " ", regex=False).str.split().str.len().fillna(0).to_numpy(dtype=np.int64)
     particle = plain.map(lambda v: bool(_PARTICLE.match(v))).to_numpy(dtype=bool)

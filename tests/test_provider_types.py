@@ -51,7 +51,27 @@ CASES = [
     ((N, N, N, N, "LIGHTHOUSE RECOVERY OF NEW MEXICO", N, N), ("group", "organization_words")),
     ((N, N, N, N, "SOBER LIVING HOUSE", N, N), ("facility", "organization_words")),
     ((N, N, N, N, "NEW HORIZONS PROGRAM", N, N), ("group", "organization_words")),
-    ((N, N, N, "DISCOVERY HOUSE GEORGIA", N, N, N), ("facility", "organization_words")),
+    ((N, N, N, "DISCOVERY HOUSE OHIO", N, N, N), ("facility", "organization_words")),
+    # words no person's name holds (OF, THE, FOR, AT, AND, DBA), and more organisation words, from the
+    # CountyCare organisations a one-cell-name directory would have listed as people
+    ((N, N, N, N, "VOLUNTEERS OF AMERICA OF IL", N, N), ("group", "organization_words")),
+    ((N, N, N, N, "THE THRESHOLDS", N, N), ("group", "organization_words")),
+    ((N, N, N, N, "ACCESS AT SINAI", N, N), ("group", "organization_words")),
+    ((N, N, N, N, "SCHECK AND SIRESS PROSTHETICS", N, N), ("group", "organization_words")),
+    ((N, N, N, N, "SAPPHIRE DISTRIBUTION LLC DBA SAPPHIRE PATIENT CAR", N, N), ("group", "organization_words")),
+    ((N, N, N, N, "ENVISION UNLIMITED", N, N), ("group", "organization_words")),
+    ((N, N, N, N, "MOTHERS MILK BANK OF THE WESTERN GREAT LAKES", N, N), ("facility", "organization_words")),
+    ((N, N, N, N, "JOHN H SENGSTACKE PRO BLD", N, N), ("facility", "organization_words")),
+    ((N, N, N, N, "STARNEST LIVING", N, N), ("facility", "organization_words")),
+    ((N, N, N, N, "CHICAGO RIDGE SNF", N, N), ("facility", "organization_words")),
+    ((N, N, N, N, "CENTRO MEDICO", N, N), ("facility", "organization_words")),
+    ((N, N, N, N, "SERVICIOS MEDICOS LA VILLITA", N, N), ("group", "organization_words")),
+    ((N, N, N, N, "HELP AT HOME", N, N), ("facility", "organization_words")),      # a residence word: a place
+    ((N, N, N, N, "MEADOWBROOK MANOR OF LAGRANGE", N, N), ("facility", "organization_words")),
+    # ...while people keep their names: a state's name that is a given name, surname first
+    ((N, N, N, N, "BARROW, VIRGINIA", N, N), ("individual", "person_name")),
+    ((N, N, N, N, "DISCOVERY HOUSE GEORGIA", N, N), ("individual", "person_name")),   # Georgia: a given name
+    ((N, N, N, N, "EVAN HACK, DOCTOR OF MEDICINE", N, N), ("individual", "credentials")),
     # ...and people whose surname is such a word, or whose first name is a state's, stay people
     ((N, N, N, N, "HOUSE, GREGORY MD", N, N), ("individual", "credentials")),
     ((N, N, N, N, "GREGORY HOUSE", N, N), ("individual", "person_name")),

@@ -89,11 +89,16 @@ def test_countycare_counts_per_check():
 
 def test_countycare_provider_types_and_folded_rows():
     s = countycare().summary
-    # 683 individuals until the four organisations above were read as such; 11 organisations moved from
-    # group to facility by their residence words (nursing homes: MEADOWBROOK MANOR OF LAGRANGE, CENTRAL
-    # BAPTIST VILLAGE, REST HAVEN ... CONVALESCENT HOME; home-care agencies and dialysis home-training
-    # sites: HELP AT HOME, KENWOOD HOME TRAINING PD...)
-    assert s["providers_by_type"] == {"individual": 679, "group": 487, "facility": 443, "unknown": 0}
+    # 683 individuals until the four organisations above were read as such. Organisations moved from
+    # group (498) to facility (428) as places were recognised: first 11 by their residence words alone
+    # (nursing homes: MEADOWBROOK MANOR OF LAGRANGE, CENTRAL BAPTIST VILLAGE; dialysis home-training sites:
+    # KENWOOD HOME TRAINING PD...: 487/443), then 37 more once an organisation naming a residence (HOME,
+    # HOUSE, MANOR, HAVEN) is a place and BUILDING/BLD, PAVILION, SNF, LIVING, MILK BANK, CENTRO are facility
+    # words: home-health agencies and home medical equipment suppliers (HELP AT HOME INC, SERENITY HOME
+    # HEALTHCARE INC, HOME MEDICAL EXPRESS INC: FACILITY_WORDS already made HOME HEALTH and SUPPLY places),
+    # nursing homes (PAVILION OF SOUTH SHORE, CHICAGO RIDGE SNF, SOUTH HOLLAND MANOR HRC LLC), HARDIN HOUSE,
+    # A SAFE HAVEN LLC, MOTHERS MILK BANK, CENTRO MEDICO: 450/476. Organisations either way.
+    assert s["providers_by_type"] == {"individual": 679, "group": 450, "facility": 476, "unknown": 0}
     # a listing repeated under two search categories ('Hospitals', 'Other Facilities') is one listing
     assert (s["rows_read"], s["provider_locations_audited"], s["rows_folded"]) == (2773, 2742, 26)
 
@@ -164,3 +169,38 @@ def test_nppes_organisations_read_as_organisations_by_their_names_alone():
     assert got.loc[names == "DISCOVERY HOUSE UTAH", "provider_type"].tolist() == ["facility"]
     with_type = pt.classify(none, src["Entity Type Code"], none, none, names, none, none)
     assert (with_type["provider_type"] == "individual").sum() == 0
+
+
+def _one_cell(names: pd.Series) -> pd.Series:
+    """Provider types of ``names`` given as a one-cell name column, with no other signal."""
+    names = pd.Series(list(dict.fromkeys(names.dropna())), dtype=object)
+    none = pd.Series([None] * len(names), dtype=object)
+    return pt.classify(none, none, none, none, names, none, none)["provider_type"].set_axis(names)
+
+
+def test_real_names_given_in_one_cell_keep_people_and_organisations_apart():
+    """A directory with one name column has none of the scrape's shape to go by (a last name without a
+    first name). CountyCare's 679 organisation names, so given: 640 read as organisations; the 36 left
+    are brand names made of given names, surnames and places (WINSTON MANOR, AVANTARA LINCOLN PARK,
+    WARREN BARR OAK LAWN), acronyms (RCG EVANSTON) and two people listed without a first name (MANISH
+    SHUKLA, MANUEL BURCIAGA MARTINEZ MDSC); 3 one-word names stay unknown (HRDI, CARITAS, UCAN). The
+    people's names read as people: CountyCare's 679 clinicians but one, where the scrape itself put a
+    ward in the last name (MONIQUE / ADVOCATE ILLINOIS MASONIC MEDICAL CENTER PSYCH UNIT), and NPPES's
+    2,000 practitioners (first-last and 'Last, First') but one, JONATHAN NORMAN GROUP, whose surname is
+    an organisation word."""
+    from tests.countycare_directory import records
+    src = records()
+    org = src["providerFirstName"].isna()
+    orgs = _one_cell(src.loc[org, "providerLastName"])
+    assert orgs.value_counts().to_dict() == {"facility": 371, "group": 269, "individual": 36, "unknown": 3}
+    assert {"MANISH SHUKLA", "WINSTON MANOR", "RCG EVANSTON"} <= set(orgs.index[orgs == "individual"])
+    people = _one_cell(src.loc[~org, "providerFirstName"] + " " + src.loc[~org, "providerLastName"])
+    assert list(people.index[people != "individual"]) == ["MONIQUE ADVOCATE ILLINOIS MASONIC MEDICAL CENTER PSYCH UNIT"]
+    nppes = pd.read_csv(NPPES_ORGS.with_name("nppes-practitioner-sample-ct-2018.csv"), dtype=str,
+                        keep_default_na=False, na_values=[""])
+    first, middle = nppes["Provider First Name"], nppes["Provider Middle Name"].fillna("")
+    last = nppes["Provider Last Name (Legal Name)"]
+    forward = _one_cell((first + " " + middle + " " + last).str.split().str.join(" "))
+    backward = _one_cell(last + ", " + first)
+    assert list(forward.index[forward != "individual"]) == ["JONATHAN NORMAN GROUP"]
+    assert list(backward.index[backward != "individual"]) == ["GROUP, JONATHAN"]
