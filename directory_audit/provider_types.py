@@ -71,7 +71,8 @@ GROUP_WORDS = (r"&|AND ASSOC|ASSOC|ASSOCS|ASSOCIATES|ASSOCIATION|GROUP|GRP|PARTN
                r"OF|THE|FOR|AT|AND")
 #: Credentials after a person's name: MD, DO, NP, PA-C, LCSW, DDS... ('PA' is also the legal suffix
 #: Professional Association: after a name with an organisation word it is read as that).
-CREDENTIALS = (r"MEDICAL DOCTOR|DOCTOR OF MEDICINE|DOCTOR OF OSTEOPATHY|MD|M D|DO|D O|NP|PA|P A|FNP|FNP C|FNP BC|ARNP|APRN|APN|CNP|PA C|PAC|DDS|DMD|DPM|OD|PHD|PSYD|LCSW|"
+CREDENTIALS = (r"MEDICAL DOCTOR|DOCTOR OF(?: [A-Z]+){1,3}|NURSE PRACTITIONER|PHYSICIAN ASSISTANT|REGISTERED NURSE|"
+               r"LICENSED CLINICAL SOCIAL WORKER|MD|M D|DO|D O|NP|PA|P A|FNP|FNP C|FNP BC|ARNP|APRN|APN|CNP|PA C|PAC|DDS|DMD|DPM|OD|PHD|PSYD|LCSW|"
                r"LICSW|LPC|LPCC|LMFT|LMHC|LCPC|LSW|RN|CNM|CRNA|DC|ND|LAC|MPH|MSW|PMHNP|PMHNP BC|DNP|RD|"
                r"RDN|PT|DPT|OT|OTR|OTR L|CCC SLP|SLP|AUD|FACP|FAAP|FACS|MBBS|LCADC|CADC|BCBA|MA|MS|MSN|"
                r"LMSW|LADC|CSW|CPNP|AGNP|ANP|WHNP|NNP|DNSC|EDD|PHARMD|RPH|OPT")
@@ -199,12 +200,12 @@ def _place_or_programme(core: str) -> str | None:
 
     The strong organisation words (``FACILITY_WORDS``, ``GROUP_WORDS``) decide most names. What is
     left looks like a person's name by its shape alone ('DISCOVERY HOUSE UTAH', three words). Such a
-    name is an organisation's when none of its words is a given name of the 1990 US Census (a state
-    name after the first word is not counted as one) and it either names a US state or territory
-    (``_state_words``: 'DISCOVERY HOUSE UTAH', 'HOPE CENTER OF NEW YORK'), or has three words or more
-    with a residence or programme word ('SOBER LIVING HOUSE', 'NEW HORIZONS PROGRAM'). 'GREGORY
-    HOUSE', 'HOUSE GREGORY' and 'HOPE HOUSE' (Hope is a given name) stay people; so do two-word names
-    ('AMARA HOUSE'), whose given name may be one the 1990 list lacks."""
+    name is an organisation's when none of its words is a given name of the 1990 US Census and it
+    either names a US state or territory (``_state_words``: 'DISCOVERY HOUSE UTAH', 'BRIDGEWAY NEW
+    JERSEY'), or has three words or more with a residence or programme word ('SOBER HAVEN HOUSE',
+    'NEW HORIZONS PROGRAM'). 'GREGORY HOUSE', 'HOUSE GREGORY' and 'HOPE HOUSE' (Hope is a given name)
+    stay people; so do two-word names ('AMARA HOUSE'), whose given name may be one the 1990 list lacks,
+    and names with a state that is also a given name ('BARROW, VIRGINIA')."""
     words = core.split()
     if len(words) < 2 or _CUE_WORDS.isdisjoint(words):      # most names: no cue at all, decided at once
         return None
@@ -236,7 +237,7 @@ def organization_kind(names: pd.Series) -> pd.DataFrame:
     kind = np.where(facility, "facility", np.where(group | legal, "group", None)).astype(object)
     # names with no organisation word at all: a state name or a residence/programme word, read only
     # where no given name is in the name (no credentials either: 'JOHN UTAH MD' is a person)
-    plain_names = pd.isna(kind) & ~plain.map(lambda v: bool(_CREDENTIAL_TAIL.search(v))).to_numpy(dtype=bool)
+    plain_names = pd.isna(kind) & ~cred
     if plain_names.any():
         kind[plain_names] = core[plain_names].map(_place_or_programme).to_numpy(dtype=object)
     # an organisation by its words that names a residence is a place: 'HELP AT HOME', 'MEADOWBROOK MANOR

@@ -72,6 +72,10 @@ CASES = [
     ((N, N, N, N, "BARROW, VIRGINIA", N, N), ("individual", "person_name")),
     ((N, N, N, N, "DISCOVERY HOUSE GEORGIA", N, N), ("individual", "person_name")),   # Georgia: a given name
     ((N, N, N, N, "EVAN HACK, DOCTOR OF MEDICINE", N, N), ("individual", "credentials")),
+    ((N, N, N, N, "Ann Lee, Doctor of Chiropractic", N, N), ("individual", "credentials")),
+    ((N, N, N, N, "ANN LEE DOCTOR OF PHYSICAL THERAPY", N, N), ("individual", "credentials")),
+    ((N, N, N, N, "Ann Lee, Nurse Practitioner", N, N), ("individual", "credentials")),
+    ((N, N, N, N, "BRIDGEWAY NEW JERSEY", N, N), ("group", "organization_words")),
     # ...and people whose surname is such a word, or whose first name is a state's, stay people
     ((N, N, N, N, "HOUSE, GREGORY MD", N, N), ("individual", "credentials")),
     ((N, N, N, N, "GREGORY HOUSE", N, N), ("individual", "person_name")),
