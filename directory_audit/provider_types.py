@@ -317,8 +317,9 @@ def classify(declared: pd.Series, entity_type: pd.Series, first_name: pd.Series,
     # The listing's name is its site's name (the facility/location column says the same, once legal
     # suffixes and abbreviations are unified): the listing is that site ('SAN RAFAEL' at location 'SAN
     # RAFAEL'). Not where the name cell itself carries credentials.
-    named_as_site = (~has_first & (has_last | has_full) & has_facility & ~from_facility_column & ~cred_in_name
-                     & _same_organisation(org_text, facility_text))
+    named_as_site = ~has_first & (has_last | has_full) & has_facility & ~from_facility_column & ~cred_in_name
+    if named_as_site.any():                     # compared only where it can apply: most rows name a person
+        named_as_site[named_as_site] = _same_organisation(org_text[named_as_site], facility_text[named_as_site])
     # kind of an organisation with no words of its own: the facility column's, else its default
     fkind_or = lambda default: np.where(pd.notna(fkind), fkind, default)  # noqa: E731
     org_or = lambda default: np.where(org_word, kind, fkind_or(default))  # noqa: E731
