@@ -33,8 +33,12 @@ class ListDataset:
 
 
 def references(resource: dict) -> list[str]:
-    refs = [(resource.get(k) or {}).get("reference") for k in ("practitioner", "organization", "providedBy")]
-    refs += [x.get("reference") for x in resource.get("location") or []]
+    """What a PractitionerRole, HealthcareService or OrganizationAffiliation match references: all of
+    it is ``_include``d (a real server includes only what was asked; the loader asks for all of it)."""
+    refs = [(resource.get(k) or {}).get("reference")
+            for k in ("practitioner", "organization", "providedBy", "participatingOrganization")]
+    refs += [x.get("reference") for k in ("location", "healthcareService", "network") for x in resource.get(k) or []
+             if isinstance(x, dict)]
     refs += [e["valueReference"].get("reference") for e in resource.get("extension") or [] if "valueReference" in e]
     return [r for r in refs if r]
 

@@ -60,9 +60,29 @@ def test_current_guide_examples_map_every_field(s):
     assert detail.loc["PractitionerRole/HansSoloRole1@Location/HansSoloClinic", "language_proficiency"] == "ja:30"
 
 
-def test_current_guide_examples_are_conformant(pn):
-    """Everything the role references is in the folder: no plannet finding at all."""
-    assert flat(audit(str(EXAMPLES_NOW), pn).findings) == []
+def test_current_guide_examples_are_conformant_apart_from_the_affiliations_partners(pn):
+    """Everything the role and the service reference is in the folder. The guide's one
+    OrganizationAffiliation example points at a clinic, a hospital, a Location and a service the
+    eight built examples do not include: exactly those four are reported, with their element paths."""
+    assert flat(audit(str(EXAMPLES_NOW), pn).findings) == [
+        ("plannet.dangling_reference", "OrganizationAffiliation/BurrClinicAffil",
+         "OrganizationAffiliation.healthcareService", "HealthcareService/BurrClinicServices"),
+        ("plannet.dangling_reference", "OrganizationAffiliation/BurrClinicAffil", "OrganizationAffiliation.location",
+         "Location/HospLoc2"),
+        ("plannet.dangling_reference", "OrganizationAffiliation/BurrClinicAffil", "OrganizationAffiliation.organization",
+         "Organization/Hospital"),
+        ("plannet.dangling_reference", "OrganizationAffiliation/BurrClinicAffil",
+         "OrganizationAffiliation.participatingOrganization", "Organization/BurrClinic")]
+
+
+def test_current_guide_affiliation_is_an_organisation_listing_in_its_network(s):
+    t = normalize(load(str(EXAMPLES_NOW), s).frame).set_index("record_id")
+    aff = t.loc["OrganizationAffiliation/BurrClinicAffil@Location/HospLoc2"]
+    # the provider-type rules see a declared organisation, so individual-only checks leave it alone
+    assert (aff["provider_type"], aff["provider_type_basis"], aff["npi_entity_type"]) == ("facility", "declared", "2")
+    assert aff["network_ids"] == "ACME CT Preferred Provider Network"       # from OrganizationAffiliation.network
+    assert aff["plan_ids"] == "AcmeQHPGold"
+    assert str(aff["last_updated"].date()) == "2020-07-07"
 
 
 def test_2019_examples_read_the_old_extensions_and_report_what_is_missing(s):
@@ -84,7 +104,19 @@ def test_2019_examples_read_the_old_extensions_and_report_what_is_missing(s):
     assert ("HealthcareService/ffcardiology", "HealthcareService.location", "Location/loc-ffmh-hvi") in dangling
     assert ("PractitionerRole/plannet-practitionerrole-1236743399", "PractitionerRole.practitioner",
             "Practitioner/plannet-practitioner-1236743399") in dangling
-    assert len(dangling) == 13
+    # the 2019 affiliation (saved twice, one row) names its pharmacy in ``organization``: no
+    # participatingOrganization in the drafts; none of what it references is in the examples
+    aff = "OrganizationAffiliation/plannet-organizationaffiliation-ed52543cb9e56cb2375b2bb82"
+    assert sorted((fld, o) for r, fld, o in dangling if r == aff) == [
+        ("OrganizationAffiliation.healthcareService",
+         "HealthcareService/pharmacy-healthcareservice-ed52543cb9e56cb2375b2bb82"),
+        ("OrganizationAffiliation.location", "Location/plannet-location-PCY-0001312"),
+        ("OrganizationAffiliation.network", "Organization/plannet-network-HPID020000"),
+        ("OrganizationAffiliation.network", "Organization/plannet-network-HPID030000"),
+        ("OrganizationAffiliation.organization", "Organization/plannet-organization-ed52543cb9e56cb2375b2bb82")]
+    assert len(dangling) == 13 + 5
+    assert t.loc[f"{aff}@Location/plannet-location-PCY-0001312", "provider_type"] == "facility"
+    assert res.metadata["plannet"]["repeated_roles"] == 1
     missing = [r for c, r, *_ in flat(findings) if c == "plannet.missing_newpatients"]
     assert missing == ["PractitionerRole/plannet-practitionerrole-1232506780",
                        "PractitionerRole/plannet-practitionerrole-1236743399",
@@ -287,7 +319,7 @@ def test_malformed_json_names_the_byte_offset(tmp_path, s):
 
 def test_no_directory_resources_is_an_input_error(tmp_path, s):
     folder = _write(tmp_path / "d", PERSON, PLACE)
-    with pytest.raises(InputError, match=r"no PractitionerRole or HealthcareService.*'Location': 1"):
+    with pytest.raises(InputError, match=r"no PractitionerRole, HealthcareService or OrganizationAffiliation.*'Location': 1"):
         load(str(folder), s, format="plannet")
 
 
@@ -296,6 +328,268 @@ def test_same_role_on_two_pages_is_one_row(tmp_path, s):
     (folder / "again.ndjson").write_text(json.dumps(_role("r1")) + "\n")
     res = load(str(folder), s)
     assert len(res.frame) == 1 and res.metadata["plannet"]["repeated_roles"] == 1
+
+
+# --- OrganizationAffiliation: an organisation participating in a network at locations --------------
+
+CLINIC = {"resourceType": "Organization", "id": "clinic", "name": "Rose City Family Clinic", "active": True,
+          "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": "1245319599"}],
+          "type": [{"coding": [{"code": "prvgrp"}]}]}
+HOSPITAL = {"resourceType": "Organization", "id": "hospital", "name": "Gantenbein General", "active": True}
+NETWORK = {"resourceType": "Organization", "id": "net", "name": "Cascade PPO", "type": [{"coding": [{"code": "ntwk"}]}]}
+
+
+def _affiliation(aid, locs=("Location/l1",), **extra):
+    a = {"resourceType": "OrganizationAffiliation", "id": aid, "active": True,
+         "meta": {"lastUpdated": "2026-10-02T00:00:00Z"},
+         "organization": {"reference": "Organization/hospital"},
+         "participatingOrganization": {"reference": "Organization/clinic"},
+         "network": [{"reference": "Organization/net"}],
+         "code": [{"coding": [{"code": "outpatient"}]}],
+         "specialty": [{"coding": [{"system": "http://nucc.org/provider-taxonomy", "code": "261QP2300X"}]}],
+         "location": [{"reference": x} for x in locs]}
+    a.update(extra)
+    return a
+
+
+def _second_place():
+    return {**PLACE, "id": "l2", "address": {**PLACE["address"], "line": ["1 Other St"]},
+            "telecom": [{"system": "phone", "value": "503-555-0100"}]}
+
+
+def test_an_affiliation_is_an_organisation_row_per_location(tmp_path, s):
+    """participatingOrganization gives the name and NPI, each Location the address; the affiliation's
+    own telecom comes before the location's; its network element gives the network."""
+    own_phone = _affiliation("a1", locs=("Location/l1", "Location/l2"),
+                             telecom=[{"system": "phone", "value": "503-555-0199"}])
+    folder = _write(tmp_path / "d", own_phone, _affiliation("a2", locs=("Location/l2",)), CLINIC, HOSPITAL, NETWORK,
+                    PLACE, _second_place())
+    res = load(str(folder), s)
+    t = normalize(res.frame).set_index("record_id")
+    assert sorted(t.index) == ["OrganizationAffiliation/a1@Location/l1", "OrganizationAffiliation/a1@Location/l2",
+                               "OrganizationAffiliation/a2@Location/l2"]
+    first = t.loc["OrganizationAffiliation/a1@Location/l1"]
+    assert (first["facility_name"], first["npi"], first["npi_entity_type"]) == ("Rose City Family Clinic", "1245319599", "2")
+    assert (first["provider_type"], first["provider_type_basis"]) == ("group", "declared")     # prvgrp
+    assert (first["address_line1"], first["city"]) == ("2801 N Gantenbein Ave", "PORTLAND")
+    assert first["specialty_codes"] == "261QP2300X" and first["network_ids"] == "Cascade PPO"
+    assert str(first["last_updated"].date()) == "2026-10-02"
+    assert t["phone_raw"].to_dict() == {"OrganizationAffiliation/a1@Location/l1": "503-555-0199",
+                                        "OrganizationAffiliation/a1@Location/l2": "503-555-0199",
+                                        "OrganizationAffiliation/a2@Location/l2": "503-555-0100"}
+    assert res.problems.empty
+
+
+def _service(sid, org="Organization/clinic", **extra):
+    svc = {"resourceType": "HealthcareService", "id": sid, "name": "Family medicine", "providedBy": {"reference": org},
+           "location": [{"reference": "Location/l1"}], "meta": {"lastUpdated": "2026-10-02T00:00:00Z"}}
+    svc.update(extra)
+    return svc
+
+
+@pytest.mark.parametrize("service, expected_rows", [
+    # the guide's pattern: the clinic's affiliation names the clinic's service at l1. One listing
+    # there (the service's, with the affiliation's network), the affiliation's own row at l2
+    (_service("s1"), {"HealthcareService/s1@Location/l1": "Cascade PPO",
+                      "OrganizationAffiliation/a1@Location/l2": "Cascade PPO"}),
+    # a service another organisation provides is another listing: nothing folds
+    (_service("s1", org="Organization/hospital"), {"HealthcareService/s1@Location/l1": None,
+                                                    "OrganizationAffiliation/a1@Location/l1": "Cascade PPO",
+                                                    "OrganizationAffiliation/a1@Location/l2": "Cascade PPO"}),
+    # an ended service is no listing: the affiliation is the clinic's only row at l1
+    (_service("s1", active=False), {"OrganizationAffiliation/a1@Location/l1": "Cascade PPO",
+                                    "OrganizationAffiliation/a1@Location/l2": "Cascade PPO"}),
+])
+def test_an_affiliation_naming_its_own_service_at_a_location_is_one_listing_there(tmp_path, s, service, expected_rows):
+    a = _affiliation("a1", locs=("Location/l1", "Location/l2"), healthcareService=[{"reference": "HealthcareService/s1"}])
+    res = load(str(_write(tmp_path / "d", a, service, CLINIC, HOSPITAL, NETWORK, PLACE, _second_place())), s)
+    assert dict(zip(res.frame["record_id"], res.frame["network_ids"])) == expected_rows
+    detail = res.metadata["plannet_detail"].set_index("record_id")["affiliations"].dropna().to_dict()
+    assert detail == ({"HealthcareService/s1@Location/l1": "OrganizationAffiliation/a1"}
+                      if "OrganizationAffiliation/a1@Location/l1" not in expected_rows else {})
+
+
+def test_a_service_and_the_affiliation_naming_it_are_no_duplicate_listing(tmp_path):
+    a = _affiliation("a1", healthcareService=[{"reference": "HealthcareService/s1"}])
+    folder = _write(tmp_path / "d", a, _service("s1"), CLINIC, HOSPITAL, NETWORK, PLACE)
+    findings = audit(str(folder), load_settings(as_of="2026-11-01", selected_checks=("duplicate",))).findings
+    assert findings.empty
+
+
+def test_a_2019_draft_affiliation_lists_the_organization_it_names(tmp_path, s):
+    """The 2019 drafts had no participatingOrganization: ``organization`` is the one listed."""
+    a = _affiliation("a1", organization={"reference": "Organization/clinic"})
+    a.pop("participatingOrganization")
+    res = load(str(_write(tmp_path / "d", a, CLINIC, NETWORK, PLACE)), s)
+    assert res.frame[["record_id", "facility_name", "npi"]].values.tolist() == [
+        ["OrganizationAffiliation/a1@Location/l1", "Rose City Family Clinic", "1245319599"]]
+    assert res.problems.empty
+
+
+def test_a_clean_affiliation_needs_no_newpatients_and_gives_no_conformance_finding(tmp_path, pn):
+    folder = _write(tmp_path / "d", _affiliation("a1"), CLINIC, HOSPITAL, NETWORK, PLACE)
+    assert flat(audit(str(folder), pn).findings) == []
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda a: a.pop("location"),
+     [("plannet.role_without_location", "OrganizationAffiliation/a1", "OrganizationAffiliation.location", "")]),
+    (lambda a: a.update(participatingOrganization={"reference": "Organization/gone"}),
+     [("plannet.dangling_reference", "OrganizationAffiliation/a1", "OrganizationAffiliation.participatingOrganization",
+       "Organization/gone")]),
+    (lambda a: a.update(organization={"reference": "Organization/gone"}),
+     [("plannet.dangling_reference", "OrganizationAffiliation/a1", "OrganizationAffiliation.organization",
+       "Organization/gone")]),
+    (lambda a: a.update(network=[{"reference": "Organization/net"}, {"reference": "Organization/gone-net"}]),
+     [("plannet.dangling_reference", "OrganizationAffiliation/a1", "OrganizationAffiliation.network",
+       "Organization/gone-net")]),
+    (lambda a: a.update(healthcareService=[{"reference": "HealthcareService/gone"}]),
+     [("plannet.dangling_reference", "OrganizationAffiliation/a1", "OrganizationAffiliation.healthcareService",
+       "HealthcareService/gone")]),
+    (lambda a: a.pop("meta"),
+     [("plannet.missing_last_updated", "OrganizationAffiliation/a1", "OrganizationAffiliation.meta.lastUpdated", "")]),
+])
+def test_affiliation_conformance_findings_name_its_elements(tmp_path, pn, change, expected):
+    a = _affiliation("a1")
+    change(a)
+    folder = _write(tmp_path / "d", a, CLINIC, HOSPITAL, NETWORK, PLACE)
+    assert flat(audit(str(folder), pn).findings) == expected
+
+
+def test_individual_only_checks_stay_silent_on_affiliations(tmp_path):
+    """An organisation's participation has no accepting flag, no languages and no person's NPI: the
+    checks that ask them of individuals fire on a role with the same gaps, not on the affiliation."""
+    bare_role = _role("r2", practitioner={"reference": "Practitioner/p2"})
+    bare_role.pop("extension")
+    person = {"resourceType": "Practitioner", "id": "p2", "name": [{"family": "Roe", "given": ["Sam"]}]}
+    clinic = {k: v for k, v in CLINIC.items() if k != "identifier"}
+    speaking = {**PERSON, "communication": [{"coding": [{"system": "urn:ietf:bcp:47", "code": "es"}]}]}
+    folder = _write(tmp_path / "d", _role("r1"), bare_role, speaking, person, _affiliation("a1"), clinic, HOSPITAL,
+                    NETWORK, PLACE)
+    settings = load_settings(as_of="2026-11-01", selected_checks=(
+        "open_practice.flag_missing", "identifier.npi_missing", "language.missing", "record.specialty_missing"))
+    findings = audit(str(folder), settings).findings
+    fired = sorted(zip(findings["check_id"], findings["record_id"]))
+    assert ("open_practice.flag_missing", "PractitionerRole/r2@Location/l1") in fired
+    assert ("identifier.npi_missing", "PractitionerRole/r2@Location/l1") in fired
+    assert ("language.missing", "PractitionerRole/r2@Location/l1") in fired
+    assert not [r for _, r in fired if r.startswith("OrganizationAffiliation/")]
+
+
+@pytest.mark.parametrize("form", ["folder", "ndjson", "bundle"])
+def test_affiliations_read_from_every_saved_form(tmp_path, s, form):
+    resources = [_affiliation("a1"), CLINIC, HOSPITAL, NETWORK, PLACE]
+    if form == "folder":
+        path = _write(tmp_path / "d", *resources)
+    elif form == "ndjson":
+        path = tmp_path / "export.ndjson"
+        path.write_text("".join(json.dumps(r) + "\n" for r in resources))
+    else:
+        path = tmp_path / "page.json"
+        path.write_text(json.dumps({"resourceType": "Bundle", "type": "searchset", "entry": [
+            {"resource": r, "search": {"mode": "match" if i == 0 else "include"}} for i, r in enumerate(resources)]}))
+    res = load(str(path), s)
+    assert res.frame[["record_id", "facility_name", "network_ids"]].values.tolist() == [
+        ["OrganizationAffiliation/a1@Location/l1", "Rose City Family Clinic", "Cascade PPO"]]
+
+
+# --- listings that are not current, and closed Locations --------------------------------------------
+
+@pytest.mark.parametrize("listing, expected", [
+    (_role("r9", active=False), ("PractitionerRole/r9", "PractitionerRole.active", "false")),
+    (_role("r9", period={"start": "2020-01-01", "end": "2026-10-31T23:59:59Z"}),
+     ("PractitionerRole/r9", "PractitionerRole.period.end", "2026-10-31T23:59:59Z")),
+    (_role("r9", period={"start": "2026-12-01"}), ("PractitionerRole/r9", "PractitionerRole.period.start", "2026-12-01")),
+    (_role("r9", period={"end": "2026-10"}), ("PractitionerRole/r9", "PractitionerRole.period.end", "2026-10")),
+    ({"resourceType": "HealthcareService", "id": "r9", "active": "false", "location": [{"reference": "Location/l1"}]},
+     ("HealthcareService/r9", "HealthcareService.active", "false")),
+    (_affiliation("r9", period={"end": "2025-12-31"}),
+     ("OrganizationAffiliation/r9", "OrganizationAffiliation.period.end", "2025-12-31")),
+])
+def test_a_listing_that_is_not_current_is_reported_and_not_audited(tmp_path, pn, listing, expected):
+    listing = json.loads(json.dumps(listing))
+    # it references what is not served: an ended listing's references are not followed or judged
+    listing["location"] = [{"reference": "Location/l1"}, {"reference": "Location/gone"}]
+    folder = _write(tmp_path / "d", _role("r1"), listing, PERSON, PLACE, CLINIC, HOSPITAL, NETWORK)
+    result = audit(str(folder), pn)
+    assert flat(result.findings) == [("plannet.inactive_listing",) + expected]
+    assert result.table["record_id"].tolist() == ["PractitionerRole/r1@Location/l1"]
+    finding = result.findings[result.findings["check_id"] == "plannet.inactive_listing"].iloc[0]
+    assert finding["severity"] == "info" and "not audited" in finding["message"]
+
+
+@pytest.mark.parametrize("period", [
+    {"end": "2026-11-01"},                          # ends on the as-of date: still current that day
+    {"end": "2026-11"},                             # a month: runs to its last day
+    {"end": "2026"},
+    {"start": "2026-11-01T08:00:00-08:00"},         # starts that day
+    {"end": "until further notice"},               # no date: does not end the listing
+    {},
+])
+def test_listings_current_on_the_as_of_date_are_audited(tmp_path, pn, period):
+    folder = _write(tmp_path / "d", _role("r1", period=period, active=True), PERSON, PLACE)
+    result = audit(str(folder), pn)
+    assert flat(result.findings) == [] and len(result.table) == 1
+
+
+def test_a_current_listing_at_a_closed_location_is_an_error_and_still_audited(tmp_path, pn):
+    suspended = {**_second_place(), "status": "suspended"}
+    closed_unused = {**PLACE, "id": "l3", "status": "inactive", "telecom": []}          # no phone: closed, no matter
+    closed_ended = {**PLACE, "id": "l4", "active": False}
+    ended = _role("r2", active=False, location=[{"reference": "Location/l4"}])
+    role = _role("r1", location=[{"reference": "Location/l1"}, {"reference": "Location/l2"}])
+    folder = _write(tmp_path / "d", role, ended, _affiliation("a1", locs=("Location/l2",)), PERSON, PLACE, suspended,
+                    closed_unused, closed_ended, CLINIC, HOSPITAL, NETWORK)
+    result = audit(str(folder), pn)
+    assert flat(result.findings) == [
+        ("plannet.inactive_listing", "PractitionerRole/r2", "PractitionerRole.active", "false"),
+        ("plannet.inactive_location", "OrganizationAffiliation/a1@Location/l2", "Location.status", "status suspended"),
+        ("plannet.inactive_location", "PractitionerRole/r1@Location/l2", "Location.status", "status suspended")]
+    assert sorted(result.table["record_id"]) == ["OrganizationAffiliation/a1@Location/l2",
+                                                 "PractitionerRole/r1@Location/l1", "PractitionerRole/r1@Location/l2"]
+    errors = result.findings[result.findings["check_id"] == "plannet.inactive_location"]
+    assert set(errors["severity"]) == {"error"} and set(errors["factor_item"]) == {"T1.i"}
+
+
+@pytest.mark.parametrize("who, expected", [
+    ("person", [("plannet.inactive_provider", "PractitionerRole/r1@Location/l1", "Practitioner.active", "false")]),
+    ("clinic", [("plannet.inactive_provider", "OrganizationAffiliation/a1@Location/l1", "Organization.active", "false")]),
+    ("hospital", []),            # the affiliation's host, not the organisation listed
+    ("practice", []),            # the organisation a practitioner's role names as its practice
+    ("ended", [("plannet.inactive_listing", "PractitionerRole/r1", "PractitionerRole.active", "false")]),
+])
+def test_a_current_listing_of_an_inactive_provider_is_a_warning(tmp_path, pn, who, expected):
+    person, clinic, hospital = dict(PERSON), dict(CLINIC), dict(HOSPITAL)
+    role = _role("r1", organization={"reference": "Organization/hospital"})
+    {"person": person, "clinic": clinic, "hospital": hospital, "practice": hospital}.get(who, {})["active"] = False
+    if who == "ended":
+        person["active"] = role["active"] = False          # the role was ended with the person: all is well
+    folder = _write(tmp_path / "d", role, person, _affiliation("a1"), clinic, hospital, NETWORK, PLACE)
+    result = audit(str(folder), pn)
+    assert flat(result.findings) == expected
+    assert set(result.findings.loc[result.findings["check_id"] == "plannet.inactive_provider", "severity"]) <= {"warning"}
+
+
+def test_a_directory_of_ended_listings_only_lists_no_providers(tmp_path):
+    folder = _write(tmp_path / "d", _role("r1", active=False), PERSON, PLACE)
+    result = audit(str(folder), load_settings(as_of="2026-11-01"))
+    assert result.table.empty
+    found = set(result.findings["check_id"])
+    assert {"plannet.inactive_listing", "source.empty_directory"} <= found
+
+
+def test_ended_listings_are_counted_in_the_summary(tmp_path):
+    from click.testing import CliRunner
+    from directory_audit.cli import main
+    folder = _write(tmp_path / "d", _role("r1"), _role("r2", active=False), _affiliation("a1", period={"end": "2020"}),
+                    PERSON, PLACE, CLINIC, HOSPITAL, NETWORK)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["audit", str(folder), "--out", str(out), "--as-of", "2026-11-01",
+                                       "--check", "plannet", "--quiet"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["rows_audited"] == 1
+    assert summary["findings_by_check"]["plannet.inactive_listing"] == 2
 
 
 # --- one directory, two formats ---------------------------------------------------------------------
@@ -367,18 +661,22 @@ def test_command_line_audits_the_committed_ndjson_export_with_auto_format(tmp_pa
 
 # --- resources of any shape ------------------------------------------------------------------------
 
-_json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+#: strings that join: references to the ids drawn below, dates, Location states
+_joining = st.sampled_from(["Location/a", "HealthcareService/b", "Organization/c", "Practitioner/a", "2025-01",
+                            "2099", "inactive", "false"])
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8) | _joining,
                      lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
                          st.sampled_from(["reference", "coding", "code", "system", "text", "url", "value",
                                           "valueBoolean", "valueCodeableConcept", "extension", "line", "given"]),
                          inner, max_size=3), max_leaves=12)
 _fields = ["practitioner", "organization", "location", "healthcareService", "specialty", "extension", "telecom",
-           "meta", "name", "identifier", "communication", "address", "providedBy", "network", "contained"]
+           "meta", "name", "identifier", "communication", "address", "providedBy", "network", "contained",
+           "participatingOrganization", "period", "active", "status", "healthcareService"]
 
 
 @given(st.lists(st.fixed_dictionaries(
     {"resourceType": st.sampled_from(["PractitionerRole", "Practitioner", "Location", "Organization",
-                                      "HealthcareService", "InsurancePlan"]),
+                                      "HealthcareService", "InsurancePlan", "OrganizationAffiliation"]),
      "id": st.sampled_from(["a", "b", "c"])},
     optional={f: _json for f in _fields}), min_size=1, max_size=6))
 def test_resources_of_any_shape_give_rows_or_problems_never_a_crash(resources):

@@ -16,10 +16,15 @@ from tests.fhir_server import Faults, FhirServer, ListDataset
 
 
 @pytest.fixture(scope="module")
-def oregon():
+def make():
     spec = importlib.util.spec_from_file_location("make_plannet", FIXTURES / "make_plannet.py")
-    make = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(make)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def oregon(make):
     resources = make.resources_from_csv(FIXTURES / "oregon" / "directory.csv")
     ghost = {"resourceType": "PractitionerRole", "id": "ghost-role", "practitioner": {"reference": "Practitioner/ghost"},
              "location": [{"reference": next(f"Location/{r['id']}" for r in resources if r["resourceType"] == "Location")}]}
@@ -39,7 +44,7 @@ def client():
 
 
 def _load(server, s, client, count=40):
-    d = plannet.Directory()
+    d = plannet.Directory(as_of=s.as_of.isoformat())
     plannet.crawl(server.base, s, d, client=client, count=count)
     frame, _ = plannet.build_rows(d)
     return d, frame
@@ -96,6 +101,47 @@ def test_next_link_loop_stops_and_is_reported(oregon, s, client):
     assert frame["record_id"].str.startswith("PractitionerRole/").sum() == 80    # pages 1 and 2, once each
 
 
+def test_affiliation_pages_ended_listings_and_a_closed_location_from_a_live_api(make, oregon, s, client):
+    """Group participation published as OrganizationAffiliation pages (one without its includes, one
+    throttled once), with the ends real servers keep: every current affiliation x Location is a row,
+    each ended listing one info problem, the current affiliation at a suspended Location one error."""
+    affiliations = make.affiliations(oregon)
+    planted = make.ended_and_closed(oregon)
+    faults = Faults(drop_include={("OrganizationAffiliation", 3)}, throttle_once={("OrganizationAffiliation", 2)})
+    with FhirServer(ListDataset(oregon + affiliations + planted), faults) as server:
+        d, frame = _load(server, s, client)
+    assert len(affiliations) > 80                             # three pages of 40
+    pages = [p for p in server.log if p.startswith("/fhir/OrganizationAffiliation?_count=40")]
+    assert len(pages) == 4 and sum("page=2" in p for p in pages) == 2      # the 429, then the page
+    # page 3 (the planted ends) came without its includes: the host organisation only it names was read by id
+    assert any(p.startswith("/fhir/Organization?_id=") and "org-host" in p for p in server.log)
+    expected = sorted(f"OrganizationAffiliation/{a['id']}@{x['reference']}" for a in affiliations for x in a["location"])
+    expected += ["OrganizationAffiliation/aff-at-closed@" + planted[-1]["location"][0]["reference"],
+                 "OrganizationAffiliation/aff-at-closed@Location/loc-suspended"]
+    got = frame.loc[frame["record_id"].str.startswith("OrganizationAffiliation/"), "record_id"]
+    assert sorted(got) == sorted(expected)
+    rows = frame.set_index("record_id")
+    one = affiliations[0]
+    row = rows.loc[f"OrganizationAffiliation/{one['id']}@{one['location'][0]['reference']}"]
+    org = next(r for r in oregon if f"Organization/{r['id']}" == one["participatingOrganization"]["reference"])
+    assert row["facility_name"] == org["name"] and row["provider_type"] == "facility"
+    assert row["network_ids"] and row["address_line1"]
+    # the ends: each reported once with the element that ended it, none of them a row
+    assert sorted(_problems(d, "plannet.inactive_listing")) == sorted(make.ENDED)
+    assert not frame["record_id"].str.split("@").str[0].isin([key for key, _, _ in make.ENDED]).any()
+    assert _problems(d, "plannet.inactive_location") == [
+        ("OrganizationAffiliation/aff-at-closed@Location/loc-suspended", "Location.status", "status suspended")]
+    assert _problems(d, "plannet.inactive_provider") == [
+        (f"PractitionerRole/retired-role@Location/{planted[-1]['location'][0]['reference'].split('/')[1]}",
+         "Practitioner.active", "false")]
+    # loc-closed has no telecom, but only the ended role lists it: no location finding
+    assert [p for p in d.problems if "loc-closed" in p["record_id"]] == []
+    # the affiliations' references were all served (page 2's by batched reads or earlier pages), no loop
+    assert _problems(d, "plannet.dangling_reference") == [
+        ("PractitionerRole/ghost-role", "PractitionerRole.practitioner", "Practitioner/ghost")]
+    assert _problems(d, "plannet.next_loop") == [] and _problems(d, "plannet.page_failed") == []
+
+
 def test_reference_examples_served_live_audit_from_the_command_line(tmp_path):
     resources = [json.loads(p.read_text()) for p in sorted((REFERENCE / "plannet" / "examples-current").glob("*.json"))]
     with FhirServer(ListDataset(resources)) as server:
@@ -103,10 +149,15 @@ def test_reference_examples_served_live_audit_from_the_command_line(tmp_path):
                                            "--as-of", "2026-11-01", "--fail-on", "never", "--quiet"])
         assert result.exit_code == 0, result.output
         summary = json.loads((tmp_path / "out" / "summary.json").read_text())
-        assert summary["format"] == "plannet" and summary["rows_audited"] == 2
+        assert summary["format"] == "plannet" and summary["rows_audited"] == 3     # role, service, affiliation
         assert summary["sources_read"][1].startswith(f"{server.base}/PractitionerRole?_count=200&_include=")
         assert summary["input_checksum"].startswith("sha256:")
-        assert not any(k.startswith("plannet.") and v for k, v in summary["findings_by_check"].items())
+        # the affiliation's four partners are not among the examples: asked for by id, then reported
+        assert {k: v for k, v in summary["findings_by_check"].items() if k.startswith("plannet.") and v} == \
+            {"plannet.dangling_reference": 4}
+        assert any(p.startswith("/fhir/OrganizationAffiliation?_count=200&_include=OrganizationAffiliation:"
+                                "participating-organization") for p in server.log)
+        assert "/fhir/Location?_id=HospLoc2&_count=50" in server.log
         # the User-Agent and the Accept header a FHIR server expects
         assert any("PractitionerRole?_count=200" in p for p in server.log)
 
@@ -115,4 +166,5 @@ def test_unreachable_api_is_a_page_failure_not_a_crash(s, client):
     d = plannet.Directory()
     plannet.crawl("http://127.0.0.1:9/fhir", s, d, client=client, count=10)
     failed = _problems(d, "plannet.page_failed")
-    assert len(failed) == 3 and all("FetchFailed" in o or "Fetch" in o for _, _, o in failed)
+    assert len(failed) == 4 and all(   # three listing searches and InsurancePlan
+        "FetchFailed" in o or "Fetch" in o for _, _, o in failed)

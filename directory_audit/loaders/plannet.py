@@ -6,8 +6,15 @@ address, phone, accepting status, languages, dates) and to the *ids* of what it 
 resources are never kept. A page or file is dropped once summarized, so memory follows the number
 of roles, locations and people, not the bytes read. When everything is read the summaries are
 joined in pandas into one raw row per PractitionerRole x Location (and per HealthcareService x
-Location), and what could not be joined, or is missing, becomes a loader problem filed under a
-``plannet.*`` check id (see ``checks/conformance.py``).
+Location and OrganizationAffiliation x Location), and what could not be joined, or is missing, becomes a
+loader problem filed under a ``plannet.*`` check id (see ``checks/conformance.py``).
+
+Only *current* listings become rows. A PractitionerRole, HealthcareService or OrganizationAffiliation
+with ``active: false``, a ``period.end`` before the as-of date or a ``period.start`` after it is an
+ended (or not yet started) listing that Plan-Net servers keep on purpose: it is filed as a
+``plannet.inactive_listing`` problem, with its id, and not audited. A closed Location (``status``
+inactive or suspended, or ``active: false``) is read like any other; a current listing that still
+sends people there is filed as ``plannet.inactive_location``.
 
 Both generations of the guide are read: the 2019 drafts (``plannet-NewPatients-extension`` with a
 boolean, ``plannet-Network-reference-extension``, vhdir ``communication-proficiency``) and the
@@ -16,13 +23,14 @@ are matched on the last segment of their URL, so the vhdir and Plan-Net spelling
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import ijson
 import numpy as np
@@ -49,7 +57,7 @@ NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 WHOLE_FILE_BYTES = 32 * 1024 * 1024
 #: Ids per ``Type?_id=a,b,c`` request when fetching what search pages did not include.
 ID_BATCH = 50
-DIRECTORY_TYPES = ("PractitionerRole", "HealthcareService")
+DIRECTORY_TYPES = ("PractitionerRole", "HealthcareService", "OrganizationAffiliation")
 #: Page size asked of a live API, and its request rate: an API is built for programs, but one that
 #: a regulator audits from outside should not feel it (the client's 1/s default suits web pages).
 PAGE_COUNT = 200
@@ -58,7 +66,13 @@ SEARCH_INCLUDES = {
     "PractitionerRole": ("PractitionerRole:practitioner", "PractitionerRole:location",
                          "PractitionerRole:organization", "PractitionerRole:network"),
     "HealthcareService": ("HealthcareService:location", "HealthcareService:organization"),
+    "OrganizationAffiliation": ("OrganizationAffiliation:participating-organization",
+                                "OrganizationAffiliation:primary-organization", "OrganizationAffiliation:location",
+                                "OrganizationAffiliation:service", "OrganizationAffiliation:network"),
 }
+#: Location.status values of a site that is not open to patients (R4 Location has no ``active``;
+#: some servers send one anyway, and ``active: false`` counts too).
+CLOSED_LOCATION_STATUS = {"inactive", "suspended"}
 COLUMNS = list(SOURCE_COLUMNS) + list(RAW_FIELDS)
 _RESOURCE_TYPE = re.compile(rb'"resourceType"\s*:\s*"')
 
@@ -247,6 +261,52 @@ def _last_updated(resource: dict) -> str | None:
     return _text(meta.get("lastUpdated")) if isinstance(meta, dict) else None
 
 
+_PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?")
+
+
+def _date_bound(value: Any, last: bool) -> str | None:
+    """A FHIR date or dateTime as 'YYYY-MM-DD' for comparing with the as-of date: a partial date
+    ('2026', '2026-10') as its first day, or with ``last`` its last (an end of '2026' runs to 2026-12-31).
+    None for text that is no date: an unreadable bound does not end a listing."""
+    m = _PARTIAL_DATE.match(value.strip()) if isinstance(value, str) else None
+    if not m:
+        return None
+    year, month, day = m.group(1), m.group(2), m.group(3)
+    return f"{year}-{month or ('12' if last else '01')}-{day or ('31' if last else '01')}"
+
+
+def _says_inactive(resource: dict) -> bool:
+    """``active: false`` (a boolean, or the text some servers send)."""
+    active = resource.get("active")
+    return active is False or (isinstance(active, str) and active.strip().lower() == "false")
+
+
+def not_current(resource: dict, as_of: str) -> tuple[str, str] | None:
+    """(element, value) saying why a listing is not current on ``as_of`` ('YYYY-MM-DD'): ``active``
+    false, ``period.end`` before the date, or ``period.start`` after it; None when it is current.
+    ``active`` missing means active (FHIR's default reading of a directory entry)."""
+    if _says_inactive(resource):
+        return "active", "false"
+    period = resource.get("period")
+    if isinstance(period, dict):
+        end, start = _date_bound(period.get("end"), last=True), _date_bound(period.get("start"), last=False)
+        if end is not None and end < as_of:
+            return "period.end", str(period["end"])
+        if start is not None and start > as_of:
+            return "period.start", str(period["start"])
+    return None
+
+
+def location_closed(resource: dict) -> str | None:
+    """'status inactive' / 'status suspended' / 'active false' for a Location not open to patients."""
+    status = resource.get("status")
+    if isinstance(status, str) and status.strip().lower() in CLOSED_LOCATION_STATUS:
+        return f"status {status.strip().lower()}"
+    if _says_inactive(resource):
+        return "active false"
+    return None
+
+
 def _is_network(resource: dict) -> bool:
     if resource.get("resourceType") == "Network":
         return True
@@ -269,7 +329,16 @@ class Directory:
     orgs: dict[str, tuple] = field(default_factory=dict)
     services: dict[str, tuple] = field(default_factory=dict)
     plans: dict[str, tuple] = field(default_factory=dict)
-    seen_roles: set[str] = field(default_factory=set)
+    #: each listing read, with the search (``search``) it was first read in
+    seen_roles: dict[str, int] = field(default_factory=dict)
+    search: int = 0
+    #: the date listings are judged current on ('YYYY-MM-DD'): the audit's as-of date
+    as_of: str = field(default_factory=lambda: dt.date.today().isoformat())
+    inactive: int = 0
+    #: listings read for the first time, by type, and read again within the search that first read
+    #: them, by type: how a paging loop is told from a service a role page included earlier
+    listed: dict[str, int] = field(default_factory=dict)
+    repeated_by: dict[str, int] = field(default_factory=dict)
     problems: list[dict[str, str]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     repeated: int = 0
@@ -359,28 +428,56 @@ def bundle_aliases(entries: list[dict]) -> dict[str, str]:
     return aliases
 
 
-ROLE_COLUMNS = ("key", "kind", "who", "org", "locations", "services", "networks", "specialties", "accepting",
-                "phone", "last_updated", "languages", "proficiency", "service_name", "source")
+ROLE_COLUMNS = ("key", "kind", "who", "org", "host", "locations", "services", "networks", "specialties",
+                "accepting", "phone", "last_updated", "languages", "proficiency", "service_name", "source")
+#: The listing kinds, by resource type: a practitioner's role, a facility's service, an organisation's
+#: participation in a network (OrganizationAffiliation).
+LISTING_KINDS = {"PractitionerRole": "role", "HealthcareService": "service", "OrganizationAffiliation": "affiliation"}
+
+
+def _refs(r: dict, element: str, aliases: dict[str, str]) -> tuple[str, ...]:
+    return tuple(k for k in (ref_key(x, aliases) for x in _list(r.get(element))) if k)
 
 
 def _role(d: Directory, key: str, r: dict, source: str, aliases: dict[str, str]) -> None:
+    """A listing: PractitionerRole, HealthcareService or OrganizationAffiliation. One that is not
+    current on the as-of date is counted and filed, not audited."""
+    kind_name = key.split("/", 1)[0]
     if key in d.seen_roles:       # the same role on two pages (a server paging by an unstable sort)
         d.repeated += 1
+        if d.seen_roles[key] == d.search:
+            d.repeated_by[kind_name] = d.repeated_by.get(kind_name, 0) + 1
         return
-    d.seen_roles.add(key)
+    d.seen_roles[key] = d.search
+    d.listed[kind_name] = d.listed.get(kind_name, 0) + 1
+    ended = not_current(r, d.as_of)
+    if ended is not None:
+        element, value = ended
+        d.inactive += 1
+        d.problem("plannet.inactive_listing", key, f"{kind_name}.{element}", value,
+                  f"a current listing (active, period covering {d.as_of})",
+                  f"{key} is not a current listing ({kind_name}.{element} {value}); it is not audited as a "
+                  f"provider-location")
+        return
+    kind = LISTING_KINDS[kind_name]
     nets = networks(r, aliases)
+    if kind == "affiliation":      # an affiliation names its networks in an element of its own
+        nets = list(dict.fromkeys(list(_refs(r, "network", aliases)) + nets))
     specialties = [_concept_text(s, NUCC_SYSTEM) for s in _list(r.get("specialty"))]
-    is_service = key.startswith("HealthcareService/")
-    langs, prof = languages(r) if is_service else ([], [])
-    row = {"key": key, "kind": "service" if is_service else "role",
-           "who": None if is_service else ref_key(r.get("practitioner"), aliases),
-           "org": ref_key(r.get("providedBy") if is_service else r.get("organization"), aliases),
-           "locations": tuple(k for k in (ref_key(x, aliases) for x in _list(r.get("location"))) if k),
+    langs, prof = languages(r) if kind != "role" else ([], [])
+    org = {"role": "organization", "service": "providedBy", "affiliation": "participatingOrganization"}[kind]
+    row = {"key": key, "kind": kind,
+           "who": ref_key(r.get("practitioner"), aliases) if kind == "role" else None,
+           "org": ref_key(r.get(org), aliases),
+           # the organisation an affiliation is with (a hospital, the network's owner); the 2019 drafts
+           # put the participating organisation itself there and had no participatingOrganization
+           "host": ref_key(r.get("organization"), aliases) if kind == "affiliation" else None,
+           "locations": _refs(r, "location", aliases),
            "services": tuple(k for k in (ref_key(x, aliases) for x in _list(r.get("healthcareService"))) if k),
            "networks": d.share(tuple(nets))[0], "specialties": d.share(_join(specialties))[0],
            "accepting": d.share(tuple(newpatients(r, aliases)))[0], "phone": phone(r),
            "last_updated": d.share(_last_updated(r))[0], "languages": _join(langs), "proficiency": _join(prof),
-           "service_name": _text(r.get("name")) if is_service else None, "source": source}
+           "service_name": _text(r.get("name")) if kind == "service" else None, "source": source}
     for c in ROLE_COLUMNS:
         d.roles[c].append(row[c])
 
@@ -390,11 +487,13 @@ def _practitioner(d: Directory, key: str, r: dict, source: str, aliases: dict[st
     langs, prof = languages(r)
     d.people[key] = (npi_of(r),) + d.share(name.get("prefix"), name.get("first_name"), name.get("middle_name"),
                                            name.get("last_name"), name.get("suffix")) + \
-        (name.get("name"),) + d.share(_text(r.get("gender")), _join(langs), _join(prof), _last_updated(r))
+        (name.get("name"),) + d.share(_text(r.get("gender")), _join(langs), _join(prof), _last_updated(r)) + \
+        (_says_inactive(r),)
 
 
 PEOPLE_COLUMNS = ("npi", "prefix", "first_name", "middle_name", "last_name", "suffix", "person_name", "gender",
-                  "person_languages", "person_proficiency", "person_updated")
+                  "person_languages", "person_proficiency", "person_updated", "person_inactive")
+PERSON_UPDATED = PEOPLE_COLUMNS.index("person_updated")
 
 
 def _location(d: Directory, key: str, r: dict, source: str, aliases: dict[str, str]) -> None:
@@ -403,19 +502,23 @@ def _location(d: Directory, key: str, r: dict, source: str, aliases: dict[str, s
     d.places[key] = (_text(r.get("name")), a.get("address_line1")) + \
         d.share(a.get("address_line2"), a.get("city"), a.get("state"), a.get("zip"), a.get("county")) + \
         (phone(r),) + d.share(tuple(newpatients(r, aliases)), _join(langs)) + \
-        (bool(a), bool(phone(r) or any(isinstance(t, dict) and t.get("value") for t in _list(r.get("telecom")))))
+        (bool(a), bool(phone(r) or any(isinstance(t, dict) and t.get("value") for t in _list(r.get("telecom")))),
+         location_closed(r))
 
 
 PLACE_COLUMNS = ("location_name", "address_line1", "address_line2", "city", "state", "zip", "county",
-                 "location_phone", "location_accepting", "location_languages", "has_address", "has_telecom")
+                 "location_phone", "location_accepting", "location_languages", "has_address", "has_telecom",
+                 "location_closed")
+HAS_ADDRESS, HAS_TELECOM, CLOSED = (PLACE_COLUMNS.index(c) for c in ("has_address", "has_telecom", "location_closed"))
 
 
 def _organization(d: Directory, key: str, r: dict, source: str, aliases: dict[str, str]) -> None:
     group = any("prvgrp" in _concept_codes(t) for t in _list(r.get("type")))
-    d.orgs[key] = (_text(r.get("name")), npi_of(r), _is_network(r), group, _last_updated(r), phone(r))
+    d.orgs[key] = (_text(r.get("name")), npi_of(r), _is_network(r), group, _last_updated(r), phone(r),
+                   _says_inactive(r))
 
 
-ORG_COLUMNS = ("org_name", "org_npi", "org_is_network", "org_is_group", "org_updated", "org_phone")
+ORG_COLUMNS = ("org_name", "org_npi", "org_is_network", "org_is_group", "org_updated", "org_phone", "org_inactive")
 
 
 def _service(d: Directory, key: str, r: dict, source: str, aliases: dict[str, str]) -> None:
@@ -435,7 +538,7 @@ def _plan(d: Directory, key: str, r: dict, source: str, aliases: dict[str, str])
 
 SUMMARIZERS = {"PractitionerRole": _role, "Practitioner": _practitioner, "Location": _location,
                "Organization": _organization, "Network": _organization, "HealthcareService": _service,
-               "InsurancePlan": _plan}
+               "InsurancePlan": _plan, "OrganizationAffiliation": _role}
 
 
 # --- files ------------------------------------------------------------------------------------------
@@ -570,18 +673,53 @@ def _per_distinct(values: pd.Series, func) -> pd.Series:
     return pd.Series(done[codes], index=values.index, dtype=object)
 
 
+DETAIL_COLUMNS = ("record_id", "accepting_detail", "language_proficiency", "affiliations")
+
+
+def _fold_affiliations(rows: pd.DataFrame) -> pd.DataFrame:
+    """An affiliation that names, in ``healthcareService``, a current service of the same organisation
+    at the same Location describes the listing that service row already is (the guide's own example
+    pairs BurrClinicAffil with BurrClinicServices at HospLoc2): that affiliation x Location is not a
+    second row, which would read as a duplicate listing, but lends the service row its networks. The
+    affiliations folded into a row are kept in the detail frame (``affiliations``)."""
+    rows["affiliations"] = None
+    affiliation = rows["kind"].eq("affiliation") & rows["location"].notna() & rows["services"].map(len).gt(0)
+    if not affiliation.any():
+        return rows
+    service = rows["kind"].eq("service") & rows["location"].notna()
+    offers = rows.loc[affiliation, ["key", "location", "org", "networks", "services"]].explode("services")
+    at = pd.DataFrame({"services": rows.loc[service, "key"], "location": rows.loc[service, "location"],
+                       "service_org": rows.loc[service, "org"], "row": rows.index[service]})
+    pairs = offers.merge(at, on=["services", "location"])
+    pairs = pairs[pairs["service_org"].isna() | pairs["service_org"].eq(pairs["org"])]
+    if pairs.empty:
+        return rows
+    lent = pairs.groupby("row").agg(networks=("networks", lambda v: tuple(dict.fromkeys(n for t in v for n in t))),
+                                    affiliations=("key", lambda v: tuple(dict.fromkeys(v))))
+    rows.loc[lent.index, "networks"] = pd.Series(
+        [tuple(dict.fromkeys(own + more)) for own, more in zip(rows.loc[lent.index, "networks"], lent["networks"])],
+        index=lent.index, dtype=object)
+    rows.loc[lent.index, "affiliations"] = lent["affiliations"]
+    folded = pd.MultiIndex.from_frame(pairs[["key", "location"]].drop_duplicates())
+    drop = pd.MultiIndex.from_frame(rows[["key", "location"]]).isin(folded) & affiliation.to_numpy()
+    return rows[~drop].reset_index(drop=True)
+
+
 def build_rows(d: Directory) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(raw frame, detail frame) from the summaries; files problems for what does not join."""
     # object columns share the summaries' strings; an Arrow frame would copy every one of them
     roles = pd.DataFrame({c: pd.Series(d.roles[c], dtype=object) for c in ROLE_COLUMNS})
     if roles.empty:
-        return pd.DataFrame(columns=COLUMNS), pd.DataFrame(columns=["record_id", "accepting_detail", "language_proficiency"])
+        return pd.DataFrame(columns=COLUMNS), pd.DataFrame(columns=list(DETAIL_COLUMNS))
     _integrity(d, roles)
     # One row per role x location; a role with no location keeps one row so it is still audited.
     per_role = roles["locations"].map(len).to_numpy()
     rows = roles.iloc[np.repeat(np.arange(len(roles)), np.maximum(per_role, 1))].reset_index(drop=True)
     rows["location"] = pd.Series([loc for t in roles["locations"] for loc in (t or (None,))], dtype=object)
     rows["service"] = rows["services"].map(lambda t: t[0] if t else None)
+    # the organisation listed: a 2019-draft affiliation names it in ``organization`` alone
+    rows["org"] = rows["org"].where(rows["org"].notna(), rows["host"])
+    rows = _fold_affiliations(rows)
     for column, values in _lookup(d.people, rows["who"], PEOPLE_COLUMNS).items():
         rows[column] = values
     for column, values in _lookup(d.places, rows["location"], PLACE_COLUMNS).items():
@@ -618,6 +756,8 @@ def build_rows(d: Directory) -> tuple[pd.DataFrame, pd.DataFrame]:
                                                                 "|") if t else None)
     located = rows["location"].notna()
     record_id = rows["key"].where(~located, rows["key"] + "@" + rows["location"].where(located, ""))
+    _closed_locations(d, rows, record_id)
+    _inactive_providers(d, rows, record_id, individual)
     out = pd.DataFrame({
         "record_id": record_id,
         "source_format": "plannet",
@@ -645,8 +785,30 @@ def build_rows(d: Directory) -> tuple[pd.DataFrame, pd.DataFrame]:
         "last_updated": rows["last_updated"].where(rows["last_updated"].notna(), rows["person_updated"]),
     })
     detail = pd.DataFrame({"record_id": record_id, "accepting_detail": accepting_detail,
-                           "language_proficiency": rows["person_proficiency"].where(individual, rows["proficiency"])})
+                           "language_proficiency": rows["person_proficiency"].where(individual, rows["proficiency"]),
+                           "affiliations": rows["affiliations"].map(lambda t: _join(t) if t else None)})
     return out[COLUMNS].astype(object), detail
+
+
+def _closed_locations(d: Directory, rows: pd.DataFrame, record_id: pd.Series) -> None:
+    """A current listing at a Location that is closed (status inactive/suspended): the row is audited,
+    as the directory shows it, and the enrollee it would send to a closed site is reported."""
+    closed = rows["location_closed"].notna()
+    for rid, loc, state in zip(record_id[closed], rows.loc[closed, "location"], rows.loc[closed, "location_closed"]):
+        d.problem("plannet.inactive_location", rid, "Location.status", state, "an active Location",
+                  f"a current listing sends enrollees to {loc}, which is closed ({state})", location=loc)
+
+
+def _inactive_providers(d: Directory, rows: pd.DataFrame, record_id: pd.Series, individual: pd.Series) -> None:
+    """A current listing of a provider whose own resource says ``active: false``: a role whose
+    Practitioner, or a service or affiliation whose listed Organization, is inactive. The directory
+    contradicts itself: the row is audited as shown, and reported once per provider-location."""
+    person = individual & rows["person_inactive"].eq(True)
+    org = ~individual & rows["org_inactive"].eq(True)
+    for mask, ref, element in ((person, "who", "Practitioner.active"), (org, "org", "Organization.active")):
+        for rid, key in zip(record_id[mask], rows.loc[mask, ref]):
+            d.problem("plannet.inactive_provider", rid, element, "false", "an active provider",
+                      f"a current listing shows {key}, whose own resource says it is inactive", provider=key)
 
 
 def _union(*columns: pd.Series) -> pd.Series:
@@ -661,38 +823,46 @@ def _union(*columns: pd.Series) -> pd.Series:
 
 # --- integrity and conformance ----------------------------------------------------------------------
 
-#: Reference elements of a role or service, with the Plan-Net element path they sit on.
-REFERENCE_PATHS = (("who", "PractitionerRole.practitioner"), ("org", "PractitionerRole.organization"),
-                   ("locations", "PractitionerRole.location"), ("services", "PractitionerRole.healthcareService"),
-                   ("networks", "PractitionerRole.extension:network-reference"))
-
-
-def _path(kind: str, element: str) -> str:
-    return element.replace("PractitionerRole", "HealthcareService").replace(".organization", ".providedBy") \
-        if kind == "service" else element
+#: Reference elements of each listing kind (columns of the role summaries), with the Plan-Net element
+#: path they sit on.
+REFERENCE_PATHS = {
+    "role": {"who": "PractitionerRole.practitioner", "org": "PractitionerRole.organization",
+             "locations": "PractitionerRole.location", "services": "PractitionerRole.healthcareService",
+             "networks": "PractitionerRole.extension:network-reference"},
+    "service": {"org": "HealthcareService.providedBy", "locations": "HealthcareService.location",
+                "networks": "HealthcareService.extension:network-reference"},
+    "affiliation": {"org": "OrganizationAffiliation.participatingOrganization",
+                    "host": "OrganizationAffiliation.organization", "locations": "OrganizationAffiliation.location",
+                    "services": "OrganizationAffiliation.healthcareService",
+                    "networks": "OrganizationAffiliation.network"},
+}
+REFERENCE_COLUMNS = ("who", "org", "host", "locations", "services", "networks")
+MANY = ("locations", "services", "networks")
 
 
 def _integrity(d: Directory, roles: pd.DataFrame) -> None:
-    """Dangling references, roles without a location, Locations without an address or telecom, and
+    """Dangling references, listings without a location, Locations without an address or telecom, and
     missing must-support elements our checks read, each with the resource id and element path."""
-    for column, element in REFERENCE_PATHS:
-        refs = roles[column].explode() if column in ("locations", "services", "networks") else roles[column]
+    for column in REFERENCE_COLUMNS:
+        refs = roles[column].explode() if column in MANY else roles[column]
         # each distinct reference looked up once; only the roles holding a missing one are gone through
         missing = [ref for ref in refs.dropna().unique() if not d.known(ref)]
         hit = refs.isin(missing)
         pairs = pd.DataFrame({"ref": refs[hit], "key": roles["key"].reindex(refs.index)[hit],
                               "kind": roles["kind"].reindex(refs.index)[hit]}).drop_duplicates()
         for ref, key, kind in pairs.itertuples(index=False):
-            path = _path(kind, element)
+            path = REFERENCE_PATHS[kind].get(column, f"{key.split('/', 1)[0]}.{column}")
             d.problem("plannet.dangling_reference", key, path, ref, "a resource the directory serves",
                       f"{path} refers to {ref}, which the directory does not serve", reference=ref)
     no_location = roles[roles["locations"].map(len) == 0]
     for key, kind in no_location[["key", "kind"]].itertuples(index=False):
-        path = _path(kind, "PractitionerRole.location")
+        path = REFERENCE_PATHS[kind]["locations"]
         d.problem("plannet.role_without_location", key, path, "", "at least one Location reference",
                   f"{key} lists no location: where the provider practises cannot be shown")
     for key, place in d.places.items():
-        has_address, has_telecom = place[-2], place[-1]
+        if place[CLOSED]:
+            continue      # a closed site needs no address or phone; a listing still sending people there is reported
+        has_address, has_telecom = place[HAS_ADDRESS], place[HAS_TELECOM]
         for ok, element, what in ((has_address, "Location.address", "a street address"),
                                   (has_telecom, "Location.telecom", "a phone number")):
             if not ok:
@@ -702,7 +872,7 @@ def _integrity(d: Directory, roles: pd.DataFrame) -> None:
 
 
 def _must_support(d: Directory, roles: pd.DataFrame) -> None:
-    person_updated = pd.Series({k: v[-1] for k, v in d.people.items()}, dtype=object)
+    person_updated = pd.Series({k: v[PERSON_UPDATED] for k, v in d.people.items()}, dtype=object)
     places_accept = [k for k, v in d.places.items() if v[8]]
     services_accept = [k for k, v in d.services.items() if v[0]]
     kind = roles["key"].str.split("/", n=1).str[0]
@@ -713,8 +883,11 @@ def _must_support(d: Directory, roles: pd.DataFrame) -> None:
 
     no_specialty = roles["kind"].eq("role") & roles["specialties"].isna()
     no_updated = roles["last_updated"].isna() & roles["who"].map(person_updated).isna()
-    no_accepting = roles["accepting"].map(len).eq(0) & ~any_in("locations", places_accept) & \
-        ~any_in("services", services_accept)
+    # newpatients sits on a PractitionerRole, Location or HealthcareService; an organisation's
+    # participation (OrganizationAffiliation) carries no panel status, like the organisation rows
+    # open_practice.flag_missing exempts
+    no_accepting = roles["kind"].ne("affiliation") & roles["accepting"].map(len).eq(0) & \
+        ~any_in("locations", places_accept) & ~any_in("services", services_accept)
     for key in roles.loc[no_specialty, "key"]:
         d.problem("plannet.missing_specialty", key, "PractitionerRole.specialty", "", "a NUCC specialty code",
                   f"{key} has no specialty")
@@ -748,18 +921,22 @@ class Crawl:
         """Follow a search's ``next`` links, summarizing each page as it arrives."""
         seen: set[str] = set()
         found_in = None
+        self.d.search += 1
         while url:
             if url in seen:
                 self.d.problem("plannet.next_loop", url, "Bundle.link[next]", url, "a next link to a page not read yet",
                                f"the Bundle's next link returns to a page already read ({url}); paging stopped")
                 return
             seen.add(url)
-            roles_before, repeated_before = len(self.d.roles["key"]), self.d.repeated
+            # counted for the type searched and within this search: a page of roles may include
+            # services that the service search returns again, and that is no loop
+            kind = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+            listed_before, repeated_before = self.d.listed.get(kind, 0), self.d.repeated_by.get(kind, 0)
             bundle = self.page(url, found_in)
             if bundle is None:
                 return
-            repeats = self.d.repeated - repeated_before
-            if repeats and len(self.d.roles["key"]) == roles_before:
+            repeats = self.d.repeated_by.get(kind, 0) - repeated_before
+            if repeats and self.d.listed.get(kind, 0) == listed_before:
                 # a next link under another URL (page=1 for the first page) that serves pages already read
                 self.d.problem("plannet.next_loop", url, "Bundle.link[next]", f"{repeats} roles already read",
                                "a page of roles not read yet",
@@ -810,7 +987,7 @@ class Crawl:
         asked: set[str] = set()
         for _ in range(rounds):
             wanted: dict[str, set[str]] = {}
-            for column in ("who", "org", "locations", "services", "networks"):
+            for column in REFERENCE_COLUMNS:
                 for value in pd.unique(pd.Series(self.d.roles[column], dtype=object).explode().dropna()):
                     if "/" in value and not value.startswith(("#", "urn:")) and value not in asked \
                             and not self.d.known(value):
@@ -833,7 +1010,8 @@ def search_url(base: str, resource: str, count: int) -> str:
 
 def crawl(base: str, settings: Settings, d: Directory, client=None, count: int = PAGE_COUNT,
           task=None) -> Crawl:
-    """Search PractitionerRole and HealthcareService (with their includes) and InsurancePlan at ``base``,
+    """Search PractitionerRole, HealthcareService and OrganizationAffiliation (with their includes) and
+    InsurancePlan at ``base``,
     then fetch what the pages referenced but did not include. Returns the crawl (pages read, checksum)."""
     base = base.rstrip("/")
     own = client is None
@@ -857,7 +1035,7 @@ def crawl(base: str, settings: Settings, d: Directory, client=None, count: int =
 # --- entry point ------------------------------------------------------------------------------------
 
 def load(source: str, settings: Settings, progress: Progress, client=None) -> LoadResult:
-    d = Directory()
+    d = Directory(as_of=settings.as_of.isoformat())
     if source.startswith(("http://", "https://")):
         with progress.task(f"searching {source}") as task:
             c = crawl(source, settings, d, client=client, task=task)
@@ -874,14 +1052,15 @@ def load(source: str, settings: Settings, progress: Progress, client=None) -> Lo
                 task.advance()
         sources, checksum = [str(p) for p in files], sha256_of(files)
     if not d.roles["key"] and not any(p["check_id"].startswith("plannet.") for p in d.problems):
-        # nothing to audit and no finding about the directory itself (a failed page, an outcome)
+        # nothing to audit and no finding about the directory itself (a failed page, an outcome, ended listings)
         unreadable = f"; {len(d.problems)} record(s) could not be read, the first: {d.problems[0]['message']}" \
             if d.problems else ""
-        raise InputError(f"{source}: no PractitionerRole or HealthcareService resources found "
+        raise InputError(f"{source}: no PractitionerRole, HealthcareService or OrganizationAffiliation resources found "
                          f"(read {dict(sorted(d.counts.items())) or 'no FHIR resources'}{unreadable}); "
                          f"expected a Plan-Net directory.")
     frame, detail = build_rows(d)
     return LoadResult(frame=frame, format="plannet", sources=sources, checksum=checksum,
                       problems=problems_frame(d.problems),
-                      metadata={"plannet": {"resources": dict(sorted(d.counts.items())), "repeated_roles": d.repeated},
+                      metadata={"plannet": {"resources": dict(sorted(d.counts.items())), "repeated_roles": d.repeated,
+                                            "inactive_listings": d.inactive},
                                 "plannet_detail": detail})
