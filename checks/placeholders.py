@@ -23,9 +23,9 @@ How a value is decided to be a placeholder (case and punctuation ignored):
 * phone: a nothing word; one digit repeated (000-000-0000, 999-999-9999); the counting run
   123-456-7890; the reserved fictional 555-0100 to 555-0199; or fewer than 10 digits (a fragment
   nobody can dial);
-* last-updated: a sentinel date (``date_placeholder``), not an old one: before ``earliest_date``
-  (default 1980-01-01) or on or after ``latest_date`` (default 2100-01-01). See
-  ``placeholder_last_updated`` for why a real old date is staleness, not a placeholder.
+* last-updated: a date before ``earliest_date`` (default 2014-01-01, when the directory update rules
+  began) or on or after ``latest_date`` (default 2100-01-01): sentinels and dates older than any rule.
+  See ``placeholder_last_updated``.
 """
 from __future__ import annotations
 
@@ -128,10 +128,14 @@ def placeholder_mask(rows: pd.DataFrame, field: str) -> pd.Series:
     return placeholder_table(rows)[field]
 
 
-#: The bounds of ``date_placeholder``: no directory record was verified before the first electronic
-#: directories, and no system stamps a verification 75 years ahead except to mean "open-ended".
-EARLIEST_DATE = "1980-01-01"
+#: The bounds of ``date_placeholder``: no "last verified" date before the directory update rules
+#: (45 CFR 156.230, 42 CFR 438.10: 2014-2016) shows a verification under them, and no system stamps a
+#: verification 75 years ahead except to mean "open-ended". Both are settings.
+EARLIEST_DATE = "2014-01-01"
 LATEST_DATE = "2100-01-01"
+#: Before this no date is an age at all (0001-01-01, 1900-01-01, 1970-01-01: what systems write for "no
+#: date"); a real date from 1980-2013 is a placeholder by the rule above but still a true age.
+SENTINEL_BEFORE = "1980-01-01"
 
 
 def date_placeholder(rows: pd.DataFrame, earliest_date: str = EARLIEST_DATE,
@@ -178,23 +182,21 @@ def placeholder_value(rows: pd.DataFrame) -> pd.DataFrame:
        message="last-updated date {observed!r} is a placeholder: {expected}")
 def placeholder_last_updated(rows: pd.DataFrame, earliest_date: str = EARLIEST_DATE,
                              latest_date: str = LATEST_DATE) -> pd.DataFrame:
-    """A last-updated date that is a sentinel a system writes for "no date", not a day anyone verified
-    the record: it shows no verification at all, so it is reported as a placeholder, and neither as
-    stale (``update.stale``) nor as future (``update.last_updated_future``).
+    """A last-updated date that shows no verification under any directory rule: it is reported as a
+    placeholder, and neither as stale (``update.stale``) nor as future (``update.last_updated_future``).
 
-    The rule: a date before ``earliest_date`` (default 1980-01-01) or on or after ``latest_date``
-    (default 2100-01-01). That takes in the sentinels in use: 0001-01-01 (.NET/Java minimum),
-    1753-01-01 (SQL Server's datetime minimum), 1800-01-01, 1899-12-30/31 (Excel's and OLE's day zero),
-    1900-01-01 and 1901-01-01 (spreadsheet and mainframe defaults), 1970-01-01 (Unix epoch zero) and
-    2999-12-31 / 9999-12-31 ("open-ended"), and nothing a directory could have meant: no provider
-    directory was kept electronically before 1980.
+    The rule (issue 14): a date before ``earliest_date`` (default 2014-01-01: the directory update
+    rules, 45 CFR 156.230 and 42 CFR 438.10, date from 2014-2016) or on or after ``latest_date``
+    (default 2100-01-01). That takes in the sentinels systems write for "no date": 0001-01-01
+    (.NET/Java minimum), 1753-01-01 (SQL Server's datetime minimum), 1899-12-30/31 (Excel's and OLE's
+    day zero), 1900-01-01, 1901-01-01, 1970-01-01 (Unix epoch zero), 2999-12-31 / 9999-12-31
+    ("open-ended"); and a record untouched since before any rule asked for verification (NPPES
+    records last updated in 2007-2013: real dates of the last change, but no "last verified" a
+    directory can stand on). A reviewer who wants only the sentinels reported, e.g. on an NPPES
+    extract, sets ``earliest_date = "1980-01-01"``: older real dates then count as stale.
 
-    Not placeholders: a *real old date*. NPPES records last updated in 2007-2013 (1,508 of the 2,000
-    Connecticut practitioners) are dates on which the record really was last touched; they are stale
-    (``update.stale`` reports their age against the policy window), not "unknown". Nor a date repeated
-    on a large share of records: a date stamped on (nearly) every record is the file's generation
-    date, ``update.generation_stamp``'s finding; a date shared by fewer records (NPPES's 07/08/2007 on
-    389 records, the 2007 bulk load) is a real date of the last change and, when old, stale."""
+    Not placeholders: a date stamped on (nearly) every record is the file's generation date,
+    ``update.generation_stamp``'s finding; a recent date shared by many records is a real date."""
     mask = date_placeholder(rows, earliest_date, latest_date)
     return violations(rows, mask, field="last_updated",
                       expected=f"a real verification date (a sentinel is before {earliest_date} or on or after "

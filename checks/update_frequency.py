@@ -17,7 +17,7 @@ from directory_audit.findings import violations
 from directory_audit.registry import check, metric
 from directory_audit.settings import Settings
 
-from .placeholders import date_bounds, date_placeholder
+from .placeholders import SENTINEL_BEFORE, date_bounds, date_placeholder
 from .records import source_gap
 
 AGE_BINS = (("0-30", 0, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("91-180", 91, 180),
@@ -75,7 +75,7 @@ def last_updated_future(rows: pd.DataFrame, as_of: pd.Timestamp, settings: Setti
        message="last updated {observed!r}, {expected}")
 def stale(rows: pd.DataFrame, as_of: pd.Timestamp, settings: Settings) -> pd.DataFrame:
     """A record last updated or verified more than the policy's window (default 90 days, No Surprises
-    Act) before the audit date. Sentinel dates (``placeholder.last_updated``: before 1980, from 2100) are
+    Act) before the audit date. Placeholder dates (``placeholder.last_updated``: before 2014, from 2100) are
     placeholders, reported there, not here."""
     window = settings.verification_window_days
     age = age_days(rows, as_of)
@@ -87,9 +87,12 @@ def stale(rows: pd.DataFrame, as_of: pd.Timestamp, settings: Settings) -> pd.Dat
 
 def _usable_ages(rows: pd.DataFrame, as_of: pd.Timestamp, settings: Settings) -> pd.Series:
     """Ages of the records whose date says when they were last updated: parsed, not in the future,
-    and not a sentinel (1900-01-01 is no age; ``placeholder.last_updated`` reports it)."""
+    and not a sentinel (1900-01-01 is no age; ``placeholder.last_updated`` reports it). A real date
+    before 2014 is a placeholder by that check's rule yet a true age: it counts here."""
     age = age_days(rows, as_of)
-    return age[age.notna() & (age >= 0) & ~date_placeholder(rows, **date_bounds(settings))]
+    sentinel = date_placeholder(rows, earliest_date=SENTINEL_BEFORE,
+                                latest_date=date_bounds(settings)["latest_date"])
+    return age[age.notna() & (age >= 0) & ~sentinel]
 
 
 @metric(id="update.age_summary", factor="T1.ii", title="Age of records")

@@ -5,7 +5,7 @@ beside the pinned count. Other checks are bounded by today's count (their owners
 positives: a count may fall, never rise unnoticed).
 
 Noise: on these real files, warnings and errors from the checks here with nothing to find stay at 0;
-every one pinned below is a real defect (see each note).
+every one pinned below is a real defect, or a real date reported by rule (see each note).
 
 Sources:
 * the Georgia dental QHP file (2016, 16 providers, 54 locations): a clean file;
@@ -98,11 +98,12 @@ def test_nppes_practitioners_read_directly():
     assert_pinned(result, {
         # NPPES has no languages and no accepting flags at all: one finding each, about the directory
         "language.none_published": 1, "open_practice.none_published": 1,
-        # every 'Last Update Date' is a real date (2007-07-08 to 2018-11-07; none a sentinel such as
-        # 1900-01-01); 1,990 of the 2,000 are more than 90 days before 2019-01-01: stale, correctly. The 1,508
-        # dated 2007-2013 (389 of them 07/08/2007, NPPES's bulk load) were reported as placeholders
-        # until placeholders became sentinel dates only: a real old date is staleness (482 + 1,508).
-        "update.stale": 1990,
+        # 'Last Update Date' runs from 2007-07-08 to 2018-11-07, none a sentinel such as 1900-01-01. The 1,508
+        # dated 2007-2013 (389 of them 07/08/2007, NPPES's bulk load) are real dates of records untouched
+        # since before any directory update rule: placeholders by the rule (earliest_date 2014-01-01), and
+        # not again as stale. The 482 from 2014-2018 are more than 90 days before 2019-01-01: stale, correctly.
+        "placeholder.last_updated": 1508,
+        "update.stale": 482,
         # the four invalid numbers pinned in test_real_nppes_addresses (9990000000, 1978744763, 8600886267,
         # 1617423907): ten digits, so not placeholders
         "location.phone_invalid": 4,
@@ -127,9 +128,9 @@ def test_nppes_practitioners_read_directly():
 def test_nppes_organizations_read_directly():
     result = audited(str(NPPES_ORGANIZATIONS), "2019-01-01", "CT")
     # 40 organizations: no languages or accepting flags are asked of facilities, so no source gap.
-    # all 40 'Last Update Date's are real dates (2007-2018) and stale as of 2019-01-01 (27 of them before
-    # 2014 were placeholders by the old rule; a real old date is stale, not a placeholder: 13 + 27).
-    assert_pinned(result, {"update.stale": 40},
+    # all 40 'Last Update Date's are real dates (2007-2018), none current as of 2019-01-01: the 27 before
+    # 2014 are placeholders by the rule (no verification under any directory rule), the 13 from 2014-2018 stale.
+    assert_pinned(result, {"placeholder.last_updated": 27, "update.stale": 13},
                   {"location.phone_out_of_state": 1, "location.outside_service_area": 34})
 
 
