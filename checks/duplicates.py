@@ -31,6 +31,8 @@ from directory_audit.model import (RAW_FIELDS, any_per, combine_codes, distinct_
 from directory_audit.normalize import building_key, fold_accents, location_key, per_unique
 from directory_audit.registry import check
 
+from .placeholders import real_phone_codes
+
 # --------------------------------------------------------------------------------------------------
 # Names
 
@@ -544,7 +546,7 @@ def candidate_pairs(rows: pd.DataFrame, max_block: int = 200) -> tuple[pd.DataFr
     people = table_people(rows).iloc[positions].reset_index(drop=True)
     people["row"] = positions
     people["street"] = table_buildings(rows)[positions]
-    people["phone"] = key_codes(rows, "phone")[positions]
+    people["phone"] = real_phone_codes(rows)[positions]      # 000-000-0000 shared is no shared place
     people["npi"] = key_codes(rows, "npi")[positions]
     people["zip"] = pd.factorize(rows["zip"].to_numpy(dtype=object)[positions], use_na_sentinel=True)[0]
     people["suite"] = table_suites(rows)[positions]
@@ -668,7 +670,7 @@ def facility_pairs(rows: pd.DataFrame, min_name_score: float = 92.0, max_block: 
     pairs = pairs[~both]         # two NPIs are two registered organisations; one NPI is npi_* business
     if pairs.empty:
         return empty
-    phone = key_codes(rows, "phone")
+    phone = real_phone_codes(rows)
     pa, pb = pairs["pos_a"].to_numpy(), pairs["pos_b"].to_numpy()
     # One place: not two suites, not two different numbers, not two named units of one organisation
     # (a hospital's psychiatric unit and its children's hospital are separate listings).

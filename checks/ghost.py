@@ -28,7 +28,7 @@ from directory_audit.findings import detail_json, violations
 from directory_audit.model import distinct_count_per, first_rows, key_codes, key_factor, per_distinct, per_table
 from directory_audit.registry import check
 
-from .placeholders import placeholder_table
+from .placeholders import real_phone_codes
 
 #: NUCC taxonomy code prefixes of hospital-based specialties, whose clinicians are rightly listed at
 #: every hospital they cover: radiology (2085), nuclear medicine (207U), pathology (207Z),
@@ -112,8 +112,7 @@ def shared_phone(rows: pd.DataFrame, min_addresses: int = 50, share: float = 0.0
     (000-000-0000) are reported by ``placeholder.value`` and not counted here. One finding per row
     with that number; counts and example addresses in ``detail``."""
     threshold = max(int(min_addresses), int(np.ceil(float(share) * len(rows))))
-    phone = key_codes(rows, "phone")
-    phone = np.where(placeholder_table(rows)["phone"].to_numpy(), -1, phone)
+    phone = real_phone_codes(rows)
     addresses = distinct_count_per(phone, key_codes(rows, "location_key"))
     providers = distinct_count_per(phone, key_codes(rows, "provider_key"))
     flagged = (addresses >= threshold) & (providers >= 2)

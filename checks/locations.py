@@ -21,7 +21,7 @@ from directory_audit.findings import detail_json, violations
 from directory_audit.registry import check, metric
 from directory_audit.settings import Settings
 
-from .placeholders import placeholder_table
+from .placeholders import placeholder_table, real_phone_codes
 
 ADDRESS_PARTS = {"address_line1": "street address", "city": "city", "state": "state", "zip": "ZIP"}
 
@@ -441,7 +441,7 @@ def crowded_sites(rows: pd.DataFrame, max_providers: int = 25, roster_locations:
     listed_here = any_per(location, named)
     names_facilities = named.mean() >= 0.1            # the directory names facilities or groups at all
     families = distinct_count_per(location, _specialty_family(rows), individual)
-    phone = key_codes(rows, "phone")
+    phone = real_phone_codes(rows)          # a placeholder (000-000-0000) is no line shared by anyone
     phones_here = distinct_count_per(location, phone, individual)
     one_phone = (phones_here == 1) & ~any_per(location, individual & (phone < 0))
     phone_sites = distinct_count_per(phone, location)            # addresses each number serves

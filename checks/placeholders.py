@@ -9,7 +9,8 @@ mistake them for a wrong real value stay silent on them (``placeholder_mask``):
 * ``location.zip_state_mismatch`` and ``location.outside_service_area`` on a placeholder state,
   ``location.zip_city_mismatch`` on a placeholder city or ZIP;
 * ``location.phone_invalid`` on a placeholder phone;
-* ``update.stale`` on a placeholder date (a 1900 date is not a record last verified 126 years ago).
+* ``update.stale`` and ``update.last_updated_future`` on a placeholder date (a 1900 date is not a
+  record last verified 126 years ago; 9999-12-31 is no typo of a future date).
 
 How a value is decided to be a placeholder (case and punctuation ignored):
 
@@ -22,9 +23,9 @@ How a value is decided to be a placeholder (case and punctuation ignored):
 * phone: a nothing word; one digit repeated (000-000-0000, 999-999-9999); the counting run
   123-456-7890; the reserved fictional 555-0100 to 555-0199; or fewer than 10 digits (a fragment
   nobody can dial);
-* last-updated: a parsed date before ``earliest_date`` (default 2014-01-01: the directory update rules
-  (45 CFR 156.230, 42 CFR 438.10) date from 2014-2016, so an earlier "last verified" is a default
-  value or a record never maintained since). 1900-01-01 and 1970-01-01 fall under it.
+* last-updated: a date before ``earliest_date`` (default 2014-01-01, when the directory update rules
+  began) or on or after ``latest_date`` (default 2100-01-01): sentinels and dates older than any rule.
+  See ``placeholder_last_updated``.
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ import pandas as pd
 
 from directory_audit import geo, vocab
 from directory_audit.findings import detail_json, violations
-from directory_audit.model import per_distinct, per_table
+from directory_audit.model import key_codes, per_distinct, per_table
 from directory_audit.registry import check
 
 #: Words that fill a field without saying anything, folded (shared with normalize's location keys).
@@ -115,17 +116,48 @@ def placeholder_table(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=rows.index)
 
 
+@per_table
+def real_phone_codes(rows: pd.DataFrame) -> np.ndarray:
+    """``key_codes(rows, "phone")`` with placeholder phones (``placeholder_table``: 000-000-0000,
+    123-456-7890, 555-01xx...) as missing (-1). Any check that groups listings by phone uses these
+    codes: a placeholder shared by unrelated listings says nothing about them (they are not one
+    office, one call centre or one provider)."""
+    return np.where(placeholder_table(rows)["phone"].to_numpy(), -1, key_codes(rows, "phone"))
+
+
 def placeholder_mask(rows: pd.DataFrame, field: str) -> pd.Series:
     """True where ``field``'s raw value is a placeholder (LOCATION_FIELDS, or ``last_updated`` with
-    the default earliest date)."""
+    the default bounds)."""
     if field == "last_updated":
         return date_placeholder(rows)
     return placeholder_table(rows)[field]
 
 
-def date_placeholder(rows: pd.DataFrame, earliest_date: str = "2014-01-01") -> pd.Series:
-    """A parsed last-updated date before ``earliest_date``."""
-    return rows["last_updated"].notna() & (rows["last_updated"] < pd.Timestamp(earliest_date))
+#: The bounds of ``date_placeholder``: no "last verified" date before the directory update rules
+#: (45 CFR 156.230, 42 CFR 438.10: 2014-2016) shows a verification under them, and no system stamps a
+#: verification 75 years ahead except to mean "open-ended". Both are settings.
+EARLIEST_DATE = "2014-01-01"
+LATEST_DATE = "2100-01-01"
+#: Before this no date is an age at all (0001-01-01, 1900-01-01, 1970-01-01: what systems write for "no
+#: date"); a real date from 1980-2013 is a placeholder by the rule above but still a true age.
+SENTINEL_BEFORE = "1980-01-01"
+
+
+def date_placeholder(rows: pd.DataFrame, earliest_date: str = EARLIEST_DATE,
+                     latest_date: str = LATEST_DATE) -> pd.Series:
+    """A parsed last-updated date that is a sentinel: before ``earliest_date`` (0001-01-01, 1753-01-01,
+    1899-12-30, 1900-01-01, 1901-01-01, 1970-01-01...) or on or after ``latest_date`` (2999-12-31,
+    9999-12-31)."""
+    dates = rows["last_updated"]
+    return dates.notna() & ((dates < pd.Timestamp(earliest_date)) | (dates >= pd.Timestamp(latest_date)))
+
+
+def date_bounds(settings) -> dict[str, str]:
+    """``earliest_date`` and ``latest_date`` as the settings give them for ``placeholder.last_updated``,
+    for the update checks that stay silent on placeholder dates."""
+    options = settings.options_for("placeholder.last_updated")
+    return {"earliest_date": str(options.get("earliest_date", EARLIEST_DATE)),
+            "latest_date": str(options.get("latest_date", LATEST_DATE))}
 
 
 @check(id="placeholder.value", factor="T1.i", severity="error",
@@ -153,11 +185,24 @@ def placeholder_value(rows: pd.DataFrame) -> pd.DataFrame:
 @check(id="placeholder.last_updated", factor="T1.ii", severity="error",
        title="Placeholder last-updated date",
        message="last-updated date {observed!r} is a placeholder: {expected}")
-def placeholder_last_updated(rows: pd.DataFrame, earliest_date: str = "2014-01-01") -> pd.DataFrame:
-    """A last-updated date before ``earliest_date`` (default 2014-01-01, when the directory update
-    rules began): 1900-01-01, 1970-01-01 (epoch zero) and other defaults, or a record untouched since
-    before any rule asked for updates. It shows no verification at all, so it is reported as a
-    placeholder, not as a stale record (``update.stale`` skips it)."""
-    mask = date_placeholder(rows, earliest_date)
+def placeholder_last_updated(rows: pd.DataFrame, earliest_date: str = EARLIEST_DATE,
+                             latest_date: str = LATEST_DATE) -> pd.DataFrame:
+    """A last-updated date that shows no verification under any directory rule: it is reported as a
+    placeholder, and neither as stale (``update.stale``) nor as future (``update.last_updated_future``).
+
+    The rule (issue 14): a date before ``earliest_date`` (default 2014-01-01: the directory update
+    rules, 45 CFR 156.230 and 42 CFR 438.10, date from 2014-2016) or on or after ``latest_date``
+    (default 2100-01-01). That takes in the sentinels systems write for "no date": 0001-01-01
+    (.NET/Java minimum), 1753-01-01 (SQL Server's datetime minimum), 1899-12-30/31 (Excel's and OLE's
+    day zero), 1900-01-01, 1901-01-01, 1970-01-01 (Unix epoch zero), 2999-12-31 / 9999-12-31
+    ("open-ended"); and a record untouched since before any rule asked for verification (NPPES
+    records last updated in 2007-2013: real dates of the last change, but no "last verified" a
+    directory can stand on). A reviewer who wants only the sentinels reported, e.g. on an NPPES
+    extract, sets ``earliest_date = "1980-01-01"``: older real dates then count as stale.
+
+    Not placeholders: a date stamped on (nearly) every record is the file's generation date,
+    ``update.generation_stamp``'s finding; a recent date shared by many records is a real date."""
+    mask = date_placeholder(rows, earliest_date, latest_date)
     return violations(rows, mask, field="last_updated",
-                      expected=f"a real verification date (on or after {earliest_date})")
+                      expected=f"a real verification date (a sentinel is before {earliest_date} or on or after "
+                               f"{latest_date})")

@@ -17,7 +17,7 @@ from directory_audit.findings import violations
 from directory_audit.registry import check, metric
 from directory_audit.settings import Settings
 
-from .placeholders import date_placeholder
+from .placeholders import SENTINEL_BEFORE, date_bounds, date_placeholder
 from .records import source_gap
 
 AGE_BINS = (("0-30", 0, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("91-180", 91, 180),
@@ -63,10 +63,10 @@ def last_updated_unparseable(rows: pd.DataFrame) -> pd.DataFrame:
 @check(id="update.last_updated_future", factor="T1.ii", severity="error",
        title="Last-updated date in the future",
        message="last-updated date {observed!r} is after the audit date {expected}")
-def last_updated_future(rows: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """A record cannot have been verified after the day it is audited: the date is a typo or a
-    placeholder."""
-    mask = age_days(rows, as_of) < 0
+def last_updated_future(rows: pd.DataFrame, as_of: pd.Timestamp, settings: Settings) -> pd.DataFrame:
+    """A record cannot have been verified after the day it is audited: the date is a typo. Sentinels
+    such as 9999-12-31 are ``placeholder.last_updated``'s, not reported again here."""
+    mask = (age_days(rows, as_of) < 0) & ~date_placeholder(rows, **date_bounds(settings))
     return violations(rows, mask, field="last_updated", expected=pd.Timestamp(as_of).date().isoformat())
 
 
@@ -75,28 +75,32 @@ def last_updated_future(rows: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame
        message="last updated {observed!r}, {expected}")
 def stale(rows: pd.DataFrame, as_of: pd.Timestamp, settings: Settings) -> pd.DataFrame:
     """A record last updated or verified more than the policy's window (default 90 days, No Surprises
-    Act) before the audit date. Dates before ``placeholder.last_updated``'s earliest date are
+    Act) before the audit date. Placeholder dates (``placeholder.last_updated``: before 2014, from 2100) are
     placeholders, reported there, not here."""
     window = settings.verification_window_days
     age = age_days(rows, as_of)
-    earliest = settings.options_for("placeholder.last_updated").get("earliest_date", "2014-01-01")
-    mask = (age > window) & ~date_placeholder(rows, earliest)    # a placeholder is not a stale date
+    mask = (age > window) & ~date_placeholder(rows, **date_bounds(settings))   # a placeholder is not stale
     expected = age[mask].astype("int64").astype(str) + \
         f" days before the audit date (window {window} days, policy {settings.policy})"
     return violations(rows, mask, field="last_updated", expected=expected)
 
 
-def _usable_ages(rows: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
+def _usable_ages(rows: pd.DataFrame, as_of: pd.Timestamp, settings: Settings) -> pd.Series:
+    """Ages of the records whose date says when they were last updated: parsed, not in the future,
+    and not a sentinel (1900-01-01 is no age; ``placeholder.last_updated`` reports it). A real date
+    before 2014 is a placeholder by that check's rule yet a true age: it counts here."""
     age = age_days(rows, as_of)
-    return age[age.notna() & (age >= 0)]
+    sentinel = date_placeholder(rows, earliest_date=SENTINEL_BEFORE,
+                                latest_date=date_bounds(settings)["latest_date"])
+    return age[age.notna() & (age >= 0) & ~sentinel]
 
 
 @metric(id="update.age_summary", factor="T1.ii", title="Age of records")
 def age_summary(rows: pd.DataFrame, as_of: pd.Timestamp, settings: Settings) -> dict:
     """Median and 90th-percentile age in days, and the share within the verification window, over
-    records with a usable date (parsed and not in the future)."""
+    records with a usable date (parsed, not in the future, not a sentinel)."""
     window = settings.verification_window_days
-    age = _usable_ages(rows, as_of)
+    age = _usable_ages(rows, as_of, settings)
     n = int(len(age))
     return {
         "window_days": int(window),
@@ -108,9 +112,9 @@ def age_summary(rows: pd.DataFrame, as_of: pd.Timestamp, settings: Settings) -> 
 
 
 @metric(id="update.age_histogram", factor="T1.ii", title="Records by age in days")
-def age_histogram(rows: pd.DataFrame, as_of: pd.Timestamp) -> dict:
-    """Records with a usable date, counted by age band in days."""
-    age = _usable_ages(rows, as_of)
+def age_histogram(rows: pd.DataFrame, as_of: pd.Timestamp, settings: Settings) -> dict:
+    """Records with a usable date (parsed, not in the future, not a sentinel), counted by age band in days."""
+    age = _usable_ages(rows, as_of, settings)
     counts = [int(((age >= lo) & (age <= hi)).sum()) if hi is not None else int((age >= lo).sum())
               for _, lo, hi in AGE_BINS]
     return {"labels": [label for label, _, _ in AGE_BINS], "counts": counts}

@@ -10,6 +10,11 @@ Organisations are told apart as *facility* (a place: hospital, clinic, centre, p
 a public body) or *group* (a practice entity: PC, PLLC, LLC, "& Associates", "... Dermatology").
 Facility words win over legal suffixes ("Summit Surgery Center, Inc." is a facility).
 
+A name with no organisation word is not thereby a person's: "DISCOVERY HOUSE UTAH" has the shape of
+one. Words that are also surnames (HOUSE, HOME, MANOR...) or a state's name make an organisation only
+of a name in which no word is a given name (``given_names``: the 1990 US Census list, bundled), so
+"GREGORY HOUSE" stays a person (``_place_or_programme``).
+
 Everything is worked out once per *distinct* value of each signal column and spread back by
 integer codes, so a million rows cost what their vocabulary of names costs.
 
@@ -21,7 +26,9 @@ for matching "Summit Surgery Ctr" with "SUMMIT SURGERY CENTER, Inc."), ``provide
 """
 from __future__ import annotations
 
+import functools
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -42,7 +49,8 @@ FACILITY_WORDS = (r"HOSPITALS?|HOSP|MEDICAL CENTERS?|CENTERS?|CENTRES?|CTRS?|CNT
                   r"HOME HEALTH|HOME CARE|AMBULANCE|TRANSPORT|TRANSPORTATION|URGENT CARE|INFIRMARY|FQHC|"
                   r"SCHOOL|SCHOOLS|SUPPLY|SUPPLIES|DME|RESIDENTIAL|TREATMENT|SHELTER|INSTITUTE|"
                   r"FOUNDATION|MINISTRIES|MINISTRY|YMCA|TRUST|MEDICAL SUPPLY|ASSISTED LIVING|SENIOR LIVING|"
-                  r"HEALTH DEPARTMENT|PUBLIC HEALTH|COMMUNITY HEALTH|AGENCY|FACILITY|FACILITIES|CAMPUS")
+                  r"HEALTH DEPARTMENT|PUBLIC HEALTH|COMMUNITY HEALTH|AGENCY|FACILITY|FACILITIES|CAMPUS|"
+                  r"BUILDING|BLDG|BLD|PAVILION|SNF|LIVING|MILK BANK|BLOOD BANK|FOOD BANK|CENTRO|HOSPITALES?")
 #: Words naming a practice or a service line: with no first name, the listing is a group.
 GROUP_WORDS = (r"&|AND ASSOC|ASSOC|ASSOCS|ASSOCIATES|ASSOCIATION|GROUP|GRP|PARTNERS|PARTNERSHIP|PRACTICE|"
                r"PHYSICIANS|SPECIALISTS|CONSULTANTS|SERVICES|SVCS|SOLUTIONS|MEDICAL|MEDICINE|HEALTH|"
@@ -54,13 +62,33 @@ GROUP_WORDS = (r"&|AND ASSOC|ASSOC|ASSOCS|ASSOCIATES|ASSOCIATION|GROUP|GRP|PARTN
                r"ANESTHESIOLOGY|UROLOGY|GASTROENTEROLOGY|ALLERGY|BEHAVIORAL|MENTAL|NETWORK|PROFESSIONAL|"
                r"PROFESSIONALS|ENTERPRISES|SURGERY|SURGICAL|SURGEONS|PATHOLOGY|AUDIOLOGY|HEARING|"
                r"SLEEP|SPINE|VASCULAR|KIDNEY|HEART|PAIN|RECOVERY|ADDICTION|DIAGNOSTICS|DIAGNOSTIC|"
-               r"OUTPATIENT|EMERGENCY|PRIMARY|INTERNAL|PEDS|OPHTHALMOLOGY|ENT|ANIMAL|SPEECH|ASSOCIATED")
+               r"OUTPATIENT|EMERGENCY|PRIMARY|INTERNAL|PEDS|OPHTHALMOLOGY|ENT|ANIMAL|SPEECH|ASSOCIATED|"
+               r"PROSTHETICS|ORTHOTICS|UNLIMITED|INDUSTRIES|CHARITIES|DIOCESE|ARCHDIOCESE|SERVICIOS|MEDICOS|"
+               r"MEDICO|SALUD|DBA|"
+               # words no person's name holds: 'VOLUNTEERS OF AMERICA', 'ACCESS AT SINAI', 'THE THRESHOLDS',
+               # 'AMERICANS FOR BETTER HEARING', 'SCHECK AND SIRESS' ('DOCTOR OF MEDICINE' is a credential,
+               # taken off first)
+               r"OF|THE|FOR|AT|AND")
 #: Credentials after a person's name: MD, DO, NP, PA-C, LCSW, DDS... ('PA' is also the legal suffix
 #: Professional Association: after a name with an organisation word it is read as that).
-CREDENTIALS = (r"MEDICAL DOCTOR|DOCTOR OF MEDICINE|DOCTOR OF OSTEOPATHY|MD|M D|DO|D O|NP|PA|P A|FNP|FNP C|FNP BC|ARNP|APRN|APN|CNP|PA C|PAC|DDS|DMD|DPM|OD|PHD|PSYD|LCSW|"
+CREDENTIALS = (r"MEDICAL DOCTOR|DOCTOR OF(?: [A-Z]+){1,3}|NURSE PRACTITIONER|PHYSICIAN ASSISTANT|REGISTERED NURSE|"
+               r"LICENSED CLINICAL SOCIAL WORKER|MD|M D|DO|D O|NP|PA|P A|FNP|FNP C|FNP BC|ARNP|APRN|APN|CNP|PA C|PAC|DDS|DMD|DPM|OD|PHD|PSYD|LCSW|"
                r"LICSW|LPC|LPCC|LMFT|LMHC|LCPC|LSW|RN|CNM|CRNA|DC|ND|LAC|MPH|MSW|PMHNP|PMHNP BC|DNP|RD|"
                r"RDN|PT|DPT|OT|OTR|OTR L|CCC SLP|SLP|AUD|FACP|FAAP|FACS|MBBS|LCADC|CADC|BCBA|MA|MS|MSN|"
                r"LMSW|LADC|CSW|CPNP|AGNP|ANP|WHNP|NNP|DNSC|EDD|PHARMD|RPH|OPT")
+
+#: Words naming a residence or a programme: they make an organisation only of a name no given name
+#: could start (``_place_or_programme``), because each is also someone's surname (Gregory House).
+RESIDENCE_WORDS = frozenset({"HOUSE", "HOUSES", "HOME", "HOMES", "HAVEN", "LODGE", "MANOR", "VILLAGE", "PLACE",
+                             "RESIDENCE", "RESIDENCES", "HOUSING", "SHELTERS", "RETREAT"})
+PROGRAMME_WORDS = frozenset({"PROGRAM", "PROGRAMS", "PROJECT", "ALLIANCE", "COALITION", "SOCIETY", "OUTREACH",
+                             "MISSION", "CHURCH", "COUNCIL", "ACADEMY", "RESOURCES", "CONNECTIONS", "PATHWAYS",
+                             "HORIZONS", "COOPERATIVE", "COLLABORATIVE", "CONSORTIUM", "INITIATIVE", "LEAGUE"})
+#: State names that are also common US surnames (1990 Census rank under 20,000): as a name's last word
+#: they say nothing (Denzel Washington, Joe Montana). State names that are given names (Georgia,
+#: Virginia, Nevada...) say nothing either ('BARROW, VIRGINIA' is a person written surname first).
+SURNAME_STATES = frozenset({"WASHINGTON", "MONTANA", "MAINE", "COLORADO"})
+GIVEN_NAMES_FILE = Path(__file__).with_name("data") / "given_names_census1990.txt"
 
 _LEGAL = re.compile(rf"(?:^|\s)(?:{LEGAL_SUFFIXES})$")                 # a legal suffix ends the name
 _FACILITY = re.compile(rf"(?:^|\s)(?:{FACILITY_WORDS})(?:\s|$)")
@@ -81,12 +109,20 @@ RULES: tuple[tuple[str, str, str], ...] = (
     ("legal_suffix", "an organisation name (one name cell, a last name without a first name, or the "
      "facility/group column when no person is named) ending in a legal suffix: PC, PLLC, LLC, INC, CORP, "
      "LTD, PA...", "facility when it also has a facility word, else group"),
-    ("credentials", "credentials after the name or in the suffix: MD, DO, NP, PA-C, LCSW, DDS...", "individual"),
+    ("named_as_site", "no first name, and the name is the facility/location column's name (legal suffixes and "
+     "abbreviations unified): the listing is the site's organisation", "facility or group by the words, else group"),
+    ("credentials", "credentials after the name or in the suffix: MD, DO, NP, PA-C, LCSW, DDS... (a degree in "
+     "the suffix column does not count for a name of two words or more with organisation words and no first "
+     "name)", "individual"),
     ("organization_words", "an organisation name with facility words (HOSPITAL, CENTER/CTR, CLINIC, HEALTH "
      "SYSTEM, UNIVERSITY, REGENTS, CITY OF, COUNTY, DEPARTMENT, PHARMACY, LAB...) or group words "
-     "(& ASSOC, GROUP, PARTNERS, MEDICAL, DENTAL, DERMATOLOGY...)", "facility, else group"),
-    ("person_name", "a first and a last name; a one-cell name of two words or more; a first name alone",
-     "individual"),
+     "(& ASSOC, GROUP, PARTNERS, MEDICAL, DENTAL, DERMATOLOGY..., and OF, THE, FOR, AT, AND, DBA, which no "
+     "person's name holds), a group naming a residence (HOME, HOUSE, MANOR) being a facility; or, in a name "
+     "with no given name of the "
+     "1990 US Census, a US state name after the first word (DISCOVERY HOUSE UTAH) or, in three words or more, "
+     "a residence or programme word (HOUSE, HOME, HAVEN, PROGRAM, ALLIANCE...)", "facility, else group"),
+    ("person_name", "a first and a last name; a one-cell name of two words or more (unless the directory "
+     "declares NPI entity type 2); a first name alone", "individual"),
     ("npi_entity_type", "the NPI entity type the directory declares (1 person, 2 organisation)",
      "individual, or facility/group by the facility column"),
     ("facility_column", "only the facility/group column names the listing", "facility"),
@@ -136,6 +172,61 @@ def _plain(values: pd.Series) -> pd.Series:
     return values.map(lambda v: _NOT_TEXT.sub(" ", fold_accents(str(v)).upper()).strip())
 
 
+@functools.lru_cache(maxsize=1)
+def given_names() -> frozenset[str]:
+    """The 5,163 given names of the 1990 US Census (``GIVEN_NAMES_FILE``), upper case."""
+    lines = GIVEN_NAMES_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+#: US state and territory names as word tuples, indexed by their first word (NEW -> NEW YORK, ...).
+_STATES_BY_FIRST: dict[str, tuple[tuple[str, ...], ...]] = {}
+for _name in vocab.STATE_NAMES:
+    _STATES_BY_FIRST.setdefault(_name.split()[0], ())
+    _STATES_BY_FIRST[_name.split()[0]] += (tuple(_name.split()),)
+_CUE_WORDS = RESIDENCE_WORDS | PROGRAMME_WORDS | frozenset(_STATES_BY_FIRST)
+
+
+def _state_words(words: list[str]) -> set[int]:
+    """Positions of the words of a US state or territory name in ``words``: a name of two words or
+    more anywhere (NEW YORK, RHODE ISLAND); a one-word name only after the first word (a first word
+    GEORGIA or VIRGINIA is a given name) and not one of ``SURNAME_STATES``."""
+    found: set[int] = set()
+    for i, word in enumerate(words):
+        for parts in _STATES_BY_FIRST.get(word, ()):
+            n = len(parts)
+            if tuple(words[i:i + n]) != parts:
+                continue
+            if n > 1 or (i > 0 and word not in SURNAME_STATES and word not in given_names()):
+                found.update(range(i, i + n))
+    return found
+
+
+def _place_or_programme(core: str) -> str | None:
+    """'facility' / 'group' for an organisation name made only of ordinary words, or None.
+
+    The strong organisation words (``FACILITY_WORDS``, ``GROUP_WORDS``) decide most names. What is
+    left looks like a person's name by its shape alone ('DISCOVERY HOUSE UTAH', three words). Such a
+    name is an organisation's when none of its words is a given name of the 1990 US Census and it
+    either names a US state or territory (``_state_words``: 'DISCOVERY HOUSE UTAH', 'BRIDGEWAY NEW
+    JERSEY'), or has three words or more with a residence or programme word ('SOBER HAVEN HOUSE',
+    'NEW HORIZONS PROGRAM'). 'GREGORY HOUSE', 'HOUSE GREGORY' and 'HOPE HOUSE' (Hope is a given name)
+    stay people; so do two-word names ('AMARA HOUSE'), whose given name may be one the 1990 list lacks,
+    and names with a state that is also a given name ('BARROW, VIRGINIA')."""
+    words = core.split()
+    if len(words) < 2 or _CUE_WORDS.isdisjoint(words):      # most names: no cue at all, decided at once
+        return None
+    states = _state_words(words)
+    given = given_names()
+    if any(w in given for i, w in enumerate(words) if i not in states):
+        return None
+    residence = any(w in RESIDENCE_WORDS for w in words)
+    programme = any(w in PROGRAMME_WORDS for w in words)
+    if states or (len(words) >= 3 and (residence or programme)):
+        return "facility" if residence else "group"
+    return None
+
+
 def organization_kind(names: pd.Series) -> pd.DataFrame:
     """For distinct names: ``kind`` 'facility' / 'group' / None by the words, ``legal`` whether a legal
     suffix ends it, ``credentials`` whether credentials end it, ``words`` how many words it has."""
@@ -151,6 +242,17 @@ def organization_kind(names: pd.Series) -> pd.DataFrame:
     group = core.map(lambda v: bool(_GROUP.search(v))).to_numpy(dtype=bool)
     cred = plain.map(lambda v: bool(_CREDENTIAL_TAIL.search(v))).to_numpy(dtype=bool)
     kind = np.where(facility, "facility", np.where(group | legal, "group", None)).astype(object)
+    # names with no organisation word at all: a state name or a residence/programme word, read only
+    # where no given name is in the name (no credentials either: 'JOHN UTAH MD' is a person)
+    plain_names = pd.isna(kind) & ~cred
+    if plain_names.any():
+        kind[plain_names] = core[plain_names].map(_place_or_programme).to_numpy(dtype=object)
+    # an organisation by its words that names a residence is a place: 'HELP AT HOME', 'MEADOWBROOK MANOR
+    # OF LAGRANGE' (a group word, OF or AT, makes it an organisation; MANOR, HOME make it a facility)
+    grouped = kind == "group"
+    if grouped.any():
+        residence = core[grouped].map(lambda v: not RESIDENCE_WORDS.isdisjoint(v.split())).to_numpy(dtype=bool)
+        kind[np.flatnonzero(grouped)[residence]] = "facility"
     # words as written (a hyphenated surname is one word); a leading particle makes it a surname
     words = names.astype(str).str.replace(",", " ", regex=False).str.split().str.len().fillna(0).to_numpy(dtype=np.int64)
     particle = plain.map(lambda v: bool(_PARTICLE.match(v))).to_numpy(dtype=bool)
@@ -163,6 +265,13 @@ def _is_credentials(values: pd.Series) -> np.ndarray:
     plain = _plain(values)
     return plain.map(lambda v: bool(v) and bool(_CREDENTIAL_ONLY.match(v))
                      and not _GENERATION_ONLY.match(v)).to_numpy(dtype=bool)
+
+
+def _same_organisation(names: np.ndarray, sites: np.ndarray) -> np.ndarray:
+    """Row by row, whether two name cells name one organisation (``organization_key`` equal)."""
+    a = organization_key(pd.Series(names, dtype="object")).to_numpy(dtype=object)
+    b = organization_key(pd.Series(sites, dtype="object")).to_numpy(dtype=object)
+    return pd.notna(a) & pd.notna(b) & (a == b)
 
 
 def classify(declared: pd.Series, entity_type: pd.Series, first_name: pd.Series, last_name: pd.Series,
@@ -208,7 +317,16 @@ def classify(declared: pd.Series, entity_type: pd.Series, first_name: pd.Series,
     particle = _spread(ocodes, facts["particle"].to_numpy(dtype=bool), False)
     org_word = pd.notna(kind)
     full_only = no_parts & has_full
-    credentials = cred_suffix | (cred_in_name & ~legal & ~org_word)
+    # A stray degree in the credentials column does not make a person of an organisation's name given
+    # with no first name ('METHODIST HOSPITAL OF CHICAGO' with degree MD in a Medicaid scrape).
+    org_named = ~has_first & org_word & (words >= 2)
+    credentials = (cred_suffix & ~org_named) | (cred_in_name & ~legal & ~org_word)
+    # The listing's name is its site's name (the facility/location column says the same, once legal
+    # suffixes and abbreviations are unified): the listing is that site ('SAN RAFAEL' at location 'SAN
+    # RAFAEL'). Not where the name cell itself carries credentials.
+    named_as_site = ~has_first & (has_last | has_full) & has_facility & ~from_facility_column & ~cred_in_name
+    if named_as_site.any():                     # compared only where it can apply: most rows name a person
+        named_as_site[named_as_site] = _same_organisation(org_text[named_as_site], facility_text[named_as_site])
     # kind of an organisation with no words of its own: the facility column's, else its default
     fkind_or = lambda default: np.where(pd.notna(fkind), fkind, default)  # noqa: E731
     org_or = lambda default: np.where(org_word, kind, fkind_or(default))  # noqa: E731
@@ -220,9 +338,12 @@ def classify(declared: pd.Series, entity_type: pd.Series, first_name: pd.Series,
          org_or("group")),
         ("declared", pd.notna(decl), decl),
         ("legal_suffix", legal & ~cred_suffix, org_or("group")),
+        ("named_as_site", named_as_site, org_or("group")),
         ("credentials", credentials, individual),
         ("organization_words", org_word, kind),
-        ("person_name", (has_first & has_last) | (full_only & (words >= 2)) | (has_first & ~has_last), individual),
+        # a one-cell name's shape gives way to a declared NPI entity type 2 (an organisation's NPI)
+        ("person_name", (has_first & has_last) | (full_only & (words >= 2) & (ent != "2")) | (has_first & ~has_last),
+         individual),
         ("npi_entity_type", (ent == "1") | (ent == "2"),
          np.where(ent == "1", "individual", fkind_or(np.where(has_facility, "facility", "group")))),
         ("facility_column", from_facility_column, fkind_or("facility")),

@@ -90,6 +90,18 @@ CASES = [
     ("same name at another site on a shared line", "duplicate.probable",
      [{"first_name": "Katherine", "last_name": "O'Neil"},
       {"npi": B, "first_name": "Kathy", "last_name": "ONeil", "address_line1": "9 Elm St", "zip": "97214"}], []),
+    # a placeholder phone shared is no shared place: two listings of one name on two streets of one ZIP
+    # meet only through the phone, which must be a real number
+    *[(f"same name, two streets, placeholder phone {ph}", "duplicate.probable",
+       [{"first_name": "Michael", "last_name": "Johnson", "phone": ph},
+        {"npi": B, "first_name": "Mike", "last_name": "Johnson", "address_line1": "9 Elm St", "phone": ph}], [])
+      for ph in ("000-000-0000", "(999) 999-9999", "123-456-7890", "503-555-0123")],
+    ("same name, two streets, one real phone in one ZIP", "duplicate.probable",
+     [{"first_name": "Michael", "last_name": "Johnson"},
+      {"npi": B, "first_name": "Mike", "last_name": "Johnson", "address_line1": "9 Elm St"}], rids(2, 3)),
+    ("one place, one listing with a placeholder phone", "duplicate.probable",
+     [{"first_name": "Michael", "last_name": "Johnson"},
+      {"npi": B, "first_name": "Mike", "last_name": "Johnson", "phone": "0000000000"}], rids(2, 3)),
     ("one clinician in two suites of a building", "duplicate.probable",
      [{"address_line2": "Floor 4"}, {"npi": B, "address_line2": "Suite 1159"}], []),
     # verbatim copies are exact_row's; the first copy still meets a real variant
@@ -106,6 +118,17 @@ CASES = [
        "last_name": None},
       {"npi": None, "provider_type": "Facility", "facility_name": "SUMMIT SURGERY CENTER, Inc.", "first_name": None,
        "last_name": None, "address_line2": "Suite 100"}], rids(2, 3)),
+    # a placeholder phone does not contradict a real one: still one facility at one place
+    ("facility name spelled two ways, one placeholder phone", "duplicate.probable",
+     [{"npi": None, "provider_type": "Facility", "facility_name": "Summit Surgery Ctr", "first_name": None,
+       "last_name": None, "phone": "000-000-0000"},
+      {"npi": None, "provider_type": "Facility", "facility_name": "SUMMIT SURGERY CENTER, Inc.", "first_name": None,
+       "last_name": None}], rids(2, 3)),
+    ("facility name spelled two ways, two real phones", "duplicate.probable",
+     [{"npi": None, "provider_type": "Facility", "facility_name": "Summit Surgery Ctr", "first_name": None,
+       "last_name": None, "phone": "503-413-2299"},
+      {"npi": None, "provider_type": "Facility", "facility_name": "SUMMIT SURGERY CENTER, Inc.", "first_name": None,
+       "last_name": None}], []),
     ("hospital and its radiology department", "duplicate.probable",
      [{"npi": None, "provider_type": "Facility", "facility_name": "Mercy Hospital", "first_name": None,
        "last_name": None},

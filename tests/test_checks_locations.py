@@ -222,12 +222,20 @@ def test_crowded_address_fires_on_unrelated_specialties_with_no_facility_where_t
 
 
 def test_crowded_address_fires_on_one_phone_shared_with_many_other_addresses():
-    line = "503-555-0199"
+    line = "503-555-1200"
     elsewhere = [{"first_name": f"E{i}", "last_name": "Else", "address_line1": f"{i} Pine St", "phone": line}
                  for i in range(2, 13)]
     out = findings("location.crowded_address", *_site(26, phone=line), *elsewhere)
     assert _reasons(out) == {"one_shared_phone"}
     assert json.loads(out["detail"].iloc[0])["phone_sites"] == 12
+
+
+@pytest.mark.parametrize("line", ["000-000-0000", "503-555-0199", "123-456-7890"])
+def test_a_placeholder_phone_on_many_addresses_is_no_shared_line(line):
+    """A placeholder says nothing about who answers: it is placeholder.value's, not a crowding reason."""
+    elsewhere = [{"first_name": f"E{i}", "last_name": "Else", "address_line1": f"{i} Pine St", "phone": line}
+                 for i in range(2, 13)]
+    assert findings("location.crowded_address", *_site(26, phone=line), *elsewhere).empty
 
 
 def test_crowded_address_fires_on_a_robust_outlier_of_the_directory():

@@ -28,8 +28,14 @@ FIRES = [
     ("placeholder.value", [{"city": "null", "zip": "99999"}], [("t.csv:2", "city", "null"), ("t.csv:2", "zip", "99999")]),
     ("placeholder.last_updated", [{"last_updated": "1900-01-01"}], [("t.csv:2", "last_updated", "1900-01-01")]),
     ("placeholder.last_updated", [{"last_updated": "0"}], []),          # unreadable, not a date: another check
-    ("placeholder.last_updated", [{"last_updated": "2013-06-30"}], [("t.csv:2", "last_updated", "2013-06-30")]),
-    ("placeholder.last_updated", [{"last_updated": "1000000000000"}], [("t.csv:2", "last_updated", "1000000000000")]),
+    # sentinels: Unix epoch zero, spreadsheet and database minimums, "open-ended" ends
+    *[("placeholder.last_updated", [{"last_updated": v}], [("t.csv:2", "last_updated", v)])
+      for v in ("1970-01-01", "01/01/1900", "1901-01-01", "1899-12-30", "1753-01-01", "0001-01-01", "18000101",
+                "9999-12-31", "12/31/9999", "2999-12-31", "1970-01-01T00:00:00Z")],
+    # before the directory update rules (2014): no verification under any of them (NPPES records untouched
+    # since 2007, a 1990s date)
+    *[("placeholder.last_updated", [{"last_updated": v}], [("t.csv:2", "last_updated", v)])
+      for v in ("2013-12-31", "07/08/2007", "1996-03-15", "1980-01-01")],
 ]
 
 SILENT = [
@@ -46,6 +52,8 @@ SILENT = [
     ("placeholder.last_updated", [{"last_updated": "2026-10-01"}]),
     ("placeholder.last_updated", [{"last_updated": "2014-01-01"}]),
     ("placeholder.last_updated", [{"last_updated": "1707795660000"}]),   # epoch ms: 2024-02-13
+    ("placeholder.last_updated", [{"last_updated": "2099-12-31"}]),      # future: last_updated_future's
+    ("placeholder.last_updated", [{"last_updated": "1400000000000"}]),   # epoch ms 2014-05-13: a real date
 ]
 
 
@@ -64,6 +72,28 @@ def test_placeholder_silent(check_id, rows):
 def test_the_earliest_plausible_date_is_a_setting():
     assert findings("placeholder.last_updated", {"last_updated": "2015-06-30"}, options={"earliest_date": "2016-01-01"}) \
         .shape[0] == 1
+    # sentinels only: a real old date is then no placeholder (and update.stale reports it)
+    assert findings("placeholder.last_updated", {"last_updated": "2013-06-30"}, options={"earliest_date": "1980-01-01"}) \
+        .empty
+    assert findings("placeholder.last_updated", {"last_updated": "1970-01-01"}, options={"earliest_date": "1980-01-01"}) \
+        .shape[0] == 1
+    assert findings("placeholder.last_updated", {"last_updated": "2099-12-31"}, options={"latest_date": "2099-01-01"}) \
+        .shape[0] == 1
+
+
+@pytest.mark.parametrize("value,stale,future,placeholder", [
+    ("2013-06-30", 0, 0, 1),        # before the rules: a placeholder, not also stale
+    ("07/08/2007", 0, 0, 1),
+    ("2014-06-30", 1, 0, 0),        # under the rules and old: stale, and only stale
+    ("1900-01-01", 0, 0, 1),        # a sentinel: a placeholder, neither stale nor old
+    ("1970-01-01", 0, 0, 1),
+    ("9999-12-31", 0, 0, 1),        # a sentinel: a placeholder, not a date in the future
+    ("2099-12-31", 0, 1, 0),        # a future date: a typo, not a sentinel
+])
+def test_each_date_is_reported_once_as_what_it_is(value, stale, future, placeholder):
+    assert (findings("update.stale", {"last_updated": value}).shape[0],
+            findings("update.last_updated_future", {"last_updated": value}).shape[0],
+            findings("placeholder.last_updated", {"last_updated": value}).shape[0]) == (stale, future, placeholder)
 
 
 def test_epoch_milliseconds_parse_as_dates():

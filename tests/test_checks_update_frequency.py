@@ -17,6 +17,7 @@ FIRES = [
     ("update.last_updated_future", [{"last_updated": "2027-03-01"}], {}, [("t.csv:2", "2027-03-01")]),
     ("update.last_updated_future", [{"last_updated": "2026-11-02T08:00:00Z"}], {}, [("t.csv:2", "2026-11-02T08:00:00Z")]),
     ("update.stale", [{"last_updated": "2025-06-30"}], {}, [("t.csv:2", "2025-06-30")]),
+    ("update.stale", [{"last_updated": "2014-01-01"}], {}, [("t.csv:2", "2014-01-01")]),
     ("update.stale", [{"last_updated": "08/02/2026"}], {}, [("t.csv:2", "08/02/2026")]),      # 91 days
     ("update.stale", [{"last_updated": "2026-10-01"}], {"policy": "medicaid"}, [("t.csv:2", "2026-10-01")]),  # 31 > 30
     ("update.stale", [{"last_updated": "2026-10-01"}], {"max_age_days": 14}, [("t.csv:2", "2026-10-01")]),
@@ -32,7 +33,9 @@ SILENT = [("update.last_updated_missing", [{"last_updated": "2026-10-01"}], {}),
           ("update.last_updated_missing", [{"last_updated": None}], {}),       # none published: one source finding
           ("update.none_published", [{"last_updated": None}, {"last_updated": "2026-10-01", "zip": "97205"}], {}),
           ("update.stale", [{"last_updated": "1900-01-01"}], {}),              # a placeholder, not a stale record
-          ("update.stale", [{"last_updated": "2013-12-31"}], {})] + [
+          ("update.stale", [{"last_updated": "9999-12-31"}], {}),              # a placeholder too
+          ("update.stale", [{"last_updated": "2013-12-31"}], {}),              # before the rules: a placeholder
+          ("update.last_updated_future", [{"last_updated": "9999-12-31"}], {})] + [
     ("update.last_updated_unparseable", [{"last_updated": value}], {})
     for value in ("2026-10-01", "10/01/2026", "10/01/26", "Oct 1, 2026", "2026-10-01T12:30:00-07:00", "20261001")
 ] + [
@@ -67,16 +70,18 @@ def test_named_policy_from_the_settings_file(tmp_path):
 
 def test_age_metrics():
     dates = ["2026-10-31", "2026-10-02", "2026-09-01", "2026-07-01", "2026-01-01", "2024-01-01",
-             "2027-01-01", None, "nonsense"]
+             "2027-01-01", None, "nonsense", "1900-01-01", "1970-01-01", "9999-12-31", "2010-11-01"]
     t = table(*[{"last_updated": d} for d in dates])
     s = load_settings(as_of="2026-11-01")
     as_of = __import__("pandas").Timestamp("2026-11-01")
     summary = METRICS["update.age_summary"].func(t, as_of=as_of, settings=s)
-    # ages 1, 30, 61, 123, 304, 1035; the future, missing and unreadable dates are left out.
-    assert summary == {"window_days": 90, "records_with_date": 6, "median_days": 92.0, "p90_days": 669.5,
-                       "share_within_window": 0.5}
-    hist = METRICS["update.age_histogram"].func(t, as_of=as_of)
-    assert hist == {"labels": ["0-30", "31-60", "61-90", "91-180", "181-365", ">365"], "counts": [2, 0, 1, 1, 1, 1]}
+    # ages 1, 30, 61, 123, 304, 1035 and 5844; the future, missing and unreadable dates are left out, and
+    # so are the sentinels (1900-01-01 is no age of 46,000 days: placeholder.last_updated reports it). The
+    # 2010 date is a placeholder by the 2014 rule, yet a true age: it counts.
+    assert summary == {"window_days": 90, "records_with_date": 7, "median_days": 123.0, "p90_days": 2958.6,
+                       "share_within_window": round(3 / 7, 4)}
+    hist = METRICS["update.age_histogram"].func(t, as_of=as_of, settings=s)
+    assert hist == {"labels": ["0-30", "31-60", "61-90", "91-180", "181-365", ">365"], "counts": [2, 0, 1, 1, 1, 2]}
     empty = METRICS["update.age_summary"].func(t.iloc[0:0], as_of=as_of, settings=s)
     assert empty == {"window_days": 90, "records_with_date": 0, "median_days": None, "p90_days": None,
                      "share_within_window": None}

@@ -45,6 +45,62 @@ CASES = [
     ((N, N, N, "BRIGHT SMILES", N, N, N), ("group", "name_without_first_name")),
     # nothing to go on
     ((N, N, N, N, "Madonna", N, N), ("unknown", "unknown")),
+    # organisation names with no organisation word (real NPPES and Medicaid-scrape names): a state name
+    # after the first word, or a residence/programme word in three words or more, and no given name
+    ((N, N, N, N, "DISCOVERY HOUSE UTAH", N, N), ("facility", "organization_words")),
+    ((N, N, N, N, "LIGHTHOUSE RECOVERY OF NEW MEXICO", N, N), ("group", "organization_words")),
+    ((N, N, N, N, "SOBER LIVING HOUSE", N, N), ("facility", "organization_words")),
+    ((N, N, N, N, "NEW HORIZONS PROGRAM", N, N), ("group", "organization_words")),
+    ((N, N, N, "DISCOVERY HOUSE OHIO", N, N, N), ("facility", "organization_words")),
+    # words no person's name holds (OF, THE, FOR, AT, AND, DBA), and more organisation words, from the
+    # CountyCare organisations a one-cell-name directory would have listed as people
+    ((N, N, N, N, "VOLUNTEERS OF AMERICA OF IL", N, N), ("group", "organization_words")),
+    ((N, N, N, N, "THE THRESHOLDS", N, N), ("group", "organization_words")),
+    ((N, N, N, N, "ACCESS AT SINAI", N, N), ("group", "organization_words")),
+    ((N, N, N, N, "SCHECK AND SIRESS PROSTHETICS", N, N), ("group", "organization_words")),
+    ((N, N, N, N, "SAPPHIRE DISTRIBUTION LLC DBA SAPPHIRE PATIENT CAR", N, N), ("group", "organization_words")),
+    ((N, N, N, N, "ENVISION UNLIMITED", N, N), ("group", "organization_words")),
+    ((N, N, N, N, "MOTHERS MILK BANK OF THE WESTERN GREAT LAKES", N, N), ("facility", "organization_words")),
+    ((N, N, N, N, "JOHN H SENGSTACKE PRO BLD", N, N), ("facility", "organization_words")),
+    ((N, N, N, N, "STARNEST LIVING", N, N), ("facility", "organization_words")),
+    ((N, N, N, N, "CHICAGO RIDGE SNF", N, N), ("facility", "organization_words")),
+    ((N, N, N, N, "CENTRO MEDICO", N, N), ("facility", "organization_words")),
+    ((N, N, N, N, "SERVICIOS MEDICOS LA VILLITA", N, N), ("group", "organization_words")),
+    ((N, N, N, N, "HELP AT HOME", N, N), ("facility", "organization_words")),      # a residence word: a place
+    ((N, N, N, N, "MEADOWBROOK MANOR OF LAGRANGE", N, N), ("facility", "organization_words")),
+    # ...while people keep their names: a state's name that is a given name, surname first
+    ((N, N, N, N, "BARROW, VIRGINIA", N, N), ("individual", "person_name")),
+    ((N, N, N, N, "DISCOVERY HOUSE GEORGIA", N, N), ("individual", "person_name")),   # Georgia: a given name
+    ((N, N, N, N, "EVAN HACK, DOCTOR OF MEDICINE", N, N), ("individual", "credentials")),
+    ((N, N, N, N, "Ann Lee, Doctor of Chiropractic", N, N), ("individual", "credentials")),
+    ((N, N, N, N, "ANN LEE DOCTOR OF PHYSICAL THERAPY", N, N), ("individual", "credentials")),
+    ((N, N, N, N, "Ann Lee, Nurse Practitioner", N, N), ("individual", "credentials")),
+    ((N, N, N, N, "BRIDGEWAY NEW JERSEY", N, N), ("group", "organization_words")),
+    # ...and people whose surname is such a word, or whose first name is a state's, stay people
+    ((N, N, N, N, "HOUSE, GREGORY MD", N, N), ("individual", "credentials")),
+    ((N, N, N, N, "GREGORY HOUSE", N, N), ("individual", "person_name")),
+    ((N, N, N, N, "Hope House", N, N), ("individual", "person_name")),        # Hope is a given name
+    ((N, N, N, N, "AMARA HOUSE", N, N), ("individual", "person_name")),       # two words: a surname
+    ((N, N, N, N, "NGOZI ADA HOUSE", N, N), ("individual", "person_name")),   # Ada is a given name
+    ((N, N, N, N, "GEORGIA SMITH", N, N), ("individual", "person_name")),
+    ((N, N, N, N, "TENNESSEE WILLIAMS", N, N), ("individual", "person_name")),  # a state first: a given name
+    ((N, N, N, N, "DENZEL WASHINGTON", N, N), ("individual", "person_name")),   # a surname's state
+    ((N, N, "Gregory", "House", N, N, "Princeton Plainsboro Teaching Hospital"), ("individual", "person_name")),
+    ((N, N, N, "HOSPITAL", N, "MD", N), ("individual", "credentials")),      # one word: a surname with a degree
+    # an organisation's name in the last-name cell with a stray degree (CountyCare: 'METHODIST HOSPITAL OF
+    # CHICAGO' with degree MD, 'NEW LIFE KNEW SOLUTIONS' with LCSW)
+    ((N, N, N, "METHODIST HOSPITAL OF CHICAGO", N, "MD", "METHODIST HOSPITAL OF CHICAGO"),
+     ("facility", "named_as_site")),
+    ((N, N, N, "NEW LIFE KNEW SOLUTIONS", N, "LCSW", "NEW LIKEKNEW SOLUTIONS"), ("group", "organization_words")),
+    ((N, N, N, "PRESENCE RESURRECTION MEDICAL CENTER", N, "MA", N), ("facility", "organization_words")),
+    # the listing's name is its site's name: the site ('SAN RAFAEL' at location 'SAN RAFAEL')
+    ((N, N, N, "SAN RAFAEL", N, N, "SAN RAFAEL"), ("group", "named_as_site")),
+    ((N, N, N, "SAN RAFAEL", N, N, "ST JOSEPH HOSPITAL"), ("individual", "surname_alone")),
+    ((N, N, N, N, "Jane Doe, MD", N, "Jane Doe MD"), ("individual", "credentials")),
+    # a one-cell name's shape gives way to a declared NPI entity type 2
+    ((N, "2", N, N, "DISCOVERY HOUSE", N, N), ("group", "npi_entity_type")),
+    ((N, "1", N, N, "DISCOVERY HOUSE", N, N), ("individual", "person_name")),
+    ((N, "2", "Ann", "Lee", N, N, N), ("individual", "person_name")),     # name parts outrank it
 ]
 
 
